@@ -1,0 +1,204 @@
+//! The pull loop shared by every consumer service.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_nats::jetstream::{self, consumer::pull, AckKind};
+use futures::StreamExt;
+use sqlx::PgPool;
+use tracing::Instrument;
+use warp_events::subjects::{CORRELATION_HEADER, MSG_ID_HEADER};
+use warp_events::EventEnvelope;
+use warp_platform::{NatsNames, Shutdown};
+
+use crate::dead_letters::{self, NewDeadLetter};
+use crate::{inbox, Handler, HandlerError};
+
+/// Retry timing of a consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// Nak delay after the first failed delivery; doubles with each further delivery.
+    pub base_backoff: Duration,
+    /// Longest Nak delay.
+    pub max_backoff: Duration,
+    /// Pause before re-subscribing after NATS or the stream went away.
+    pub reconnect_delay: Duration,
+}
+
+impl Default for ConsumerOptions {
+    fn default() -> Self {
+        Self {
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            reconnect_delay: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ConsumerOptions {
+    /// Nak delay for a message delivered `delivered` times so far (1-based).
+    pub fn backoff(&self, delivered: i64) -> Duration {
+        let exponent = u32::try_from(delivered.saturating_sub(1)).unwrap_or(u32::MAX).min(16);
+        self.base_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(self.max_backoff)
+    }
+}
+
+/// A durable pull consumer driving a [`Handler`].
+pub struct Consumer<H> {
+    pool: PgPool,
+    js: jetstream::Context,
+    names: NatsNames,
+    config: pull::Config,
+    handler: Arc<H>,
+    options: ConsumerOptions,
+    durable: String,
+}
+
+impl<H: Handler> Consumer<H> {
+    /// A consumer with definition `config` (usually `warp_platform::nats::consumer_config`) on
+    /// the stream `names` selects.
+    ///
+    /// # Errors
+    /// When `config` has no `durable_name`.
+    pub fn new(
+        pool: PgPool,
+        js: jetstream::Context,
+        names: NatsNames,
+        config: pull::Config,
+        handler: H,
+        options: ConsumerOptions,
+    ) -> anyhow::Result<Self> {
+        let durable = config.durable_name.clone().context("consumer definition has no durable_name")?;
+        Ok(Self { pool, js, names, config, handler: Arc::new(handler), options, durable })
+    }
+
+    /// The durable consumer name (also the inbox and dead-letter key).
+    pub fn durable(&self) -> &str {
+        &self.durable
+    }
+
+    /// Consumes until `shutdown`, re-subscribing whenever NATS or the stream goes away.
+    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        while !shutdown.is_cancelled() {
+            match self.session(&shutdown).await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(consumer = %self.durable, error = %format!("{error:#}"), "consumer interrupted; re-subscribing");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(self.options.reconnect_delay) => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn session(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let stream = self.js.get_stream(&self.names.stream).await.context("looking up the event stream")?;
+        let consumer = stream.create_consumer(self.config.clone()).await.context("creating the consumer")?;
+        let mut messages = consumer.messages().await.context("subscribing")?;
+        tracing::info!(consumer = %self.durable, stream = %self.names.stream, "consumer subscribed");
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                next = messages.next() => match next {
+                    Some(Ok(message)) => self.process(message).await,
+                    Some(Err(error)) => return Err(error).context("receiving messages"),
+                    None => anyhow::bail!("message stream ended"),
+                },
+            }
+        }
+    }
+
+    async fn process(&self, message: jetstream::Message) {
+        let (delivered, stream_sequence) =
+            message.info().map(|info| (info.delivered, info.stream_sequence)).unwrap_or((1, 0));
+        let header = |name: &str| {
+            message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.as_str().to_owned())
+        };
+        let message_id = header(MSG_ID_HEADER);
+        let span = tracing::info_span!(
+            "consume",
+            consumer = %self.durable,
+            message.id = message_id.as_deref().unwrap_or(""),
+            correlation_id = header(CORRELATION_HEADER).as_deref().unwrap_or(""),
+            stream.sequence = stream_sequence,
+            delivered,
+        );
+        async {
+            let outcome = match serde_json::from_slice::<EventEnvelope>(&message.payload) {
+                Ok(envelope) => {
+                    let id = message_id.clone().unwrap_or_else(|| envelope.message_id());
+                    self.apply(&envelope, &id).await
+                }
+                Err(error) => Err(HandlerError::Permanent(anyhow::Error::new(error).context("message is not an event envelope"))),
+            };
+            let max_deliver = self.config.max_deliver;
+            let ack = match outcome {
+                Ok(()) => AckKind::Ack,
+                Err(HandlerError::Transient(error)) if max_deliver <= 0 || delivered < max_deliver => {
+                    let delay = self.options.backoff(delivered);
+                    tracing::warn!(error = %format!("{error:#}"), retry_in_ms = delay.as_millis() as u64, "event not applied; will retry");
+                    AckKind::Nak(Some(delay))
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "giving up on event; writing a dead letter");
+                    let letter = NewDeadLetter {
+                        consumer: &self.durable,
+                        message_id: message_id.as_deref(),
+                        subject: message.subject.as_str(),
+                        stream_sequence,
+                        deliveries: delivered,
+                        error: &error.to_string(),
+                        payload: &message.payload,
+                    };
+                    match dead_letters::record(&self.pool, letter).await {
+                        Ok(()) => AckKind::Term,
+                        Err(db_error) => {
+                            tracing::error!(error = %db_error, "could not record dead letter; leaving the message for redelivery");
+                            AckKind::Nak(Some(self.options.backoff(delivered)))
+                        }
+                    }
+                }
+            };
+            if let Err(error) = message.ack_with(ack).await {
+                tracing::warn!(error = %error, "could not acknowledge message; it will be redelivered");
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Inbox claim + handler + commit, in one transaction.
+    async fn apply(&self, envelope: &EventEnvelope, message_id: &str) -> Result<(), HandlerError> {
+        let transient = |error: sqlx::Error| HandlerError::Transient(error.into());
+        let mut tx = self.pool.begin().await.map_err(transient)?;
+        if !inbox::claim(&mut tx, &self.durable, message_id).await.map_err(transient)? {
+            tracing::debug!("event already processed; skipping");
+            return Ok(());
+        }
+        self.handler.handle(&mut tx, envelope).await?;
+        tx.commit().await.map_err(transient)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_delivery_up_to_the_cap() {
+        let options = ConsumerOptions {
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(500),
+            reconnect_delay: Duration::from_secs(1),
+        };
+        assert_eq!(options.backoff(1), Duration::from_millis(100));
+        assert_eq!(options.backoff(2), Duration::from_millis(200));
+        assert_eq!(options.backoff(3), Duration::from_millis(400));
+        assert_eq!(options.backoff(4), Duration::from_millis(500));
+        assert_eq!(options.backoff(i64::MAX), Duration::from_millis(500));
+    }
+}

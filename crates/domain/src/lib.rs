@@ -1,0 +1,15 @@
+//! Aggregates, commands and validated domain types of Warp Panel.
+//!
+//! # Layout
+//! - [`validate`]: the one validation layer: newtypes built with `TryFrom<String>` that every
+//!   entry point (HTTP, CLI, consumers) parses raw input into before a command is built.
+//! - [`project`]: the `Project` aggregate, its commands and errors.
+//!
+//! Nothing here touches a database, NATS or HTTP: aggregates decide (`handle`) and assign
+//! (`apply`), and the event store wiring lives in `warp-store`.
+
+pub mod project;
+pub mod validate;
+
+pub use project::{Project, ProjectCommand, ProjectError};
+pub use validate::ValidationError;

@@ -1,0 +1,101 @@
+use cqrs_es::test::TestFramework;
+use warp_events::ProjectEvent;
+
+use super::*;
+
+type ProjectTest = TestFramework<Project>;
+
+fn created(name: &str) -> ProjectEvent {
+    ProjectEvent::ProjectCreated { name: name.to_owned(), description: None, subdomain: None }
+}
+
+fn name(raw: &str) -> crate::validate::ProjectName {
+    raw.to_owned().try_into().unwrap()
+}
+
+#[test]
+fn creating_a_project_records_its_name_and_settings() {
+    ProjectTest::with(())
+        .given_no_previous_events()
+        .when(ProjectCommand::Create {
+            name: name("shop"),
+            description: Some("the shop".to_owned().try_into().unwrap()),
+            subdomain: Some("Shop".to_owned().try_into().unwrap()),
+        })
+        .then_expect_events(vec![ProjectEvent::ProjectCreated {
+            name: "shop".to_owned(),
+            description: Some("the shop".to_owned()),
+            subdomain: Some("shop".to_owned()),
+        }]);
+}
+
+#[test]
+fn creating_twice_is_refused() {
+    ProjectTest::with(())
+        .given(vec![created("shop")])
+        .when(ProjectCommand::Create { name: name("shop"), description: None, subdomain: None })
+        .then_expect_error(ProjectError::AlreadyExists);
+}
+
+#[test]
+fn update_renames_and_changes_settings_in_one_step() {
+    ProjectTest::with(())
+        .given(vec![created("shop")])
+        .when(ProjectCommand::Update {
+            name: Some(name("store")),
+            description: None,
+            subdomain: Some(Some("store".to_owned().try_into().unwrap())),
+            expected_version: Some(1),
+        })
+        .then_expect_events(vec![
+            ProjectEvent::ProjectRenamed { from: "shop".to_owned(), to: "store".to_owned() },
+            ProjectEvent::ProjectSettingsUpdated { description: None, subdomain: Some("store".to_owned()) },
+        ]);
+}
+
+#[test]
+fn update_with_unchanged_values_records_nothing() {
+    ProjectTest::with(())
+        .given(vec![created("shop")])
+        .when(ProjectCommand::Update {
+            name: Some(name("shop")),
+            description: Some(None),
+            subdomain: None,
+            expected_version: None,
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn update_at_a_stale_version_is_refused() {
+    ProjectTest::with(())
+        .given(vec![created("shop"), ProjectEvent::ProjectRenamed { from: "shop".into(), to: "store".into() }])
+        .when(ProjectCommand::Update {
+            name: Some(name("other")),
+            description: None,
+            subdomain: None,
+            expected_version: Some(1),
+        })
+        .then_expect_error(ProjectError::VersionMismatch { expected: 1, actual: 2 });
+}
+
+#[test]
+fn commands_on_a_missing_project_are_refused() {
+    ProjectTest::with(())
+        .given_no_previous_events()
+        .when(ProjectCommand::Archive { expected_version: None })
+        .then_expect_error(ProjectError::NotFound);
+}
+
+#[test]
+fn an_archived_project_refuses_changes() {
+    ProjectTest::with(())
+        .given(vec![created("shop"), ProjectEvent::ProjectArchived {}])
+        .when(ProjectCommand::Update {
+            name: Some(name("store")),
+            description: None,
+            subdomain: None,
+            expected_version: None,
+        })
+        .then_expect_error(ProjectError::Archived);
+}

@@ -1,0 +1,119 @@
+//! Settings every service shares, read from the environment (or flags, for the CLI).
+
+use std::fmt;
+
+/// A database URL. Its `Debug`/`Display` hide the password so it can sit in logged structs.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL to hand to the driver. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    /// Prints the URL with any `user:password@` part replaced by `***@`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                write!(f, "{}***{}", &self.0[..scheme_end + 3], &self.0[at..])
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+/// Postgres connection settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Postgres URL of the event store and projections.
+    #[arg(long = "database-url", env = "WARP_DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: DatabaseUrl,
+    /// Most connections the pool opens.
+    #[arg(long, env = "WARP_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+}
+
+fn parse_database_url(raw: &str) -> Result<DatabaseUrl, String> {
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        Ok(DatabaseUrl(raw.to_owned()))
+    } else {
+        Err("must start with postgres:// or postgresql://".to_owned())
+    }
+}
+
+/// NATS connection settings and the names of the event stream.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NatsArgs {
+    /// NATS server URL (JetStream enabled, nats-server >= 2.10).
+    #[arg(long = "nats-url", env = "WARP_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// JetStream stream holding every event.
+    #[arg(long = "nats-stream", env = "WARP_NATS_STREAM", default_value = warp_events::subjects::EVENTS_STREAM)]
+    pub stream: String,
+    /// Subject prefix of the event stream.
+    #[arg(long = "nats-subject-prefix", env = "WARP_NATS_SUBJECT_PREFIX", default_value = warp_events::subjects::EVENTS_SUBJECT_PREFIX)]
+    pub subject_prefix: String,
+}
+
+impl NatsArgs {
+    /// The stream names these settings select.
+    pub fn names(&self) -> NatsNames {
+        NatsNames { stream: self.stream.clone(), subject_prefix: self.subject_prefix.clone() }
+    }
+}
+
+/// Which stream and subject prefix carry events. Production uses the defaults; each test uses
+/// its own pair so tests sharing one NATS server never see each other's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsNames {
+    pub stream: String,
+    pub subject_prefix: String,
+}
+
+impl Default for NatsNames {
+    fn default() -> Self {
+        Self {
+            stream: warp_events::subjects::EVENTS_STREAM.to_owned(),
+            subject_prefix: warp_events::subjects::EVENTS_SUBJECT_PREFIX.to_owned(),
+        }
+    }
+}
+
+impl NatsNames {
+    /// The wildcard covering every event subject: `<prefix>.>`.
+    pub fn all_events(&self) -> String {
+        format!("{}.>", self.subject_prefix)
+    }
+
+    /// The subject of one event.
+    pub fn event_subject(&self, aggregate_type: &str, aggregate_id: &str, event_type: &str) -> String {
+        warp_events::subjects::event_subject(&self.subject_prefix, aggregate_type, aggregate_id, event_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_display_hides_credentials() {
+        let url = DatabaseUrl::from("postgres://warp:hunter2@db:5432/warp".to_owned());
+        assert_eq!(url.to_string(), "postgres://***@db:5432/warp");
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Process plumbing shared by every Warp Panel service.
+//!
+//! # Layout
+//! - [`config`]: the environment settings every service shares (`WARP_DATABASE_URL`,
+//!   `WARP_NATS_URL`, stream names, log format), as `clap` argument groups.
+//! - [`telemetry`]: `tracing` subscriber set-up (text or JSON lines).
+//! - [`shutdown`]: one cancellation token tripped by Ctrl-C or SIGTERM.
+//! - [`db`]: Postgres pool creation.
+//! - [`nats`]: NATS connection and the JetStream stream/consumer definitions from `nats/`,
+//!   applied idempotently at start-up.
+
+pub mod config;
+pub mod db;
+pub mod nats;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{DatabaseArgs, NatsArgs, NatsNames};
+pub use shutdown::Shutdown;

@@ -1,0 +1,101 @@
+//! NATS connection and the JetStream definitions under `nats/` (embedded at build time).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_nats::jetstream::{self, consumer, stream};
+
+use crate::NatsNames;
+
+const EVENTS_STREAM_JSON: &str = include_str!("../../../nats/streams/events.json");
+const CONSUMERS_JSON: &[(&str, &str)] = &[
+    ("audit", include_str!("../../../nats/consumers/audit.json")),
+    ("projections", include_str!("../../../nats/consumers/projections.json")),
+];
+
+/// Connects to NATS. Returns at once even when the server is down: the client keeps
+/// reconnecting in the background (commands never need NATS; only publishing and consuming
+/// wait for it).
+pub async fn connect(url: &str, client_name: &str) -> anyhow::Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .name(client_name)
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(Duration::from_secs(10)))
+        .connect(url)
+        .await
+        .with_context(|| format!("connecting to NATS at {url}"))
+}
+
+/// The event stream definition from `nats/streams/events.json`, renamed to `names`.
+pub fn events_stream_config(names: &NatsNames) -> anyhow::Result<stream::Config> {
+    let mut config: stream::Config =
+        serde_json::from_str(EVENTS_STREAM_JSON).context("parsing nats/streams/events.json")?;
+    config.name = names.stream.clone();
+    config.subjects = vec![names.all_events()];
+    Ok(config)
+}
+
+/// The durable pull consumer named `durable` from `nats/consumers/<durable>.json`.
+///
+/// # Errors
+/// When no such file was embedded or it does not parse.
+pub fn consumer_config(durable: &str) -> anyhow::Result<consumer::pull::Config> {
+    let (_, json) = CONSUMERS_JSON
+        .iter()
+        .find(|(name, _)| *name == durable)
+        .with_context(|| format!("no consumer definition nats/consumers/{durable}.json"))?;
+    serde_json::from_str(json).with_context(|| format!("parsing nats/consumers/{durable}.json"))
+}
+
+/// Creates or updates the event stream and every consumer definition. Idempotent; waits (with
+/// retries, up to `timeout`) for JetStream to answer.
+pub async fn apply_definitions(
+    js: &jetstream::Context,
+    names: &NatsNames,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match try_apply(js, names).await {
+            Ok(()) => return Ok(()),
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %format!("{error:#}"), "jetstream not ready, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn try_apply(js: &jetstream::Context, names: &NatsNames) -> anyhow::Result<()> {
+    js.create_or_update_stream(events_stream_config(names)?)
+        .await
+        .with_context(|| format!("creating stream {}", names.stream))?;
+    let stream = js.get_stream(&names.stream).await.context("reading stream")?;
+    for (durable, _) in CONSUMERS_JSON {
+        stream
+            .create_consumer(consumer_config(durable)?)
+            .await
+            .with_context(|| format!("creating consumer {durable}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_parse_and_take_the_configured_names() {
+        let names = NatsNames { stream: "T1".into(), subject_prefix: "t1.events".into() };
+        let stream = events_stream_config(&names).unwrap();
+        assert_eq!(stream.name, "T1");
+        assert_eq!(stream.subjects, vec!["t1.events.>".to_owned()]);
+        assert_eq!(stream.duplicate_window, Duration::from_secs(120));
+        let audit = consumer_config("audit").unwrap();
+        assert_eq!(audit.durable_name.as_deref(), Some("audit"));
+        assert_eq!(audit.max_deliver, 5);
+        assert!(consumer_config("nope").is_err());
+    }
+}

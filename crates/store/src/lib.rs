@@ -1,0 +1,18 @@
+//! Warp Panel's Postgres side.
+//!
+//! # Layout
+//! - [`migrate`]: the sqlx migrations under `migrations/`, applied at start-up.
+//! - [`event_store`]: `cqrs-es` frameworks over the `postgres-es` event repository.
+//! - [`events`]: reading stored events back as [`warp_events::EventEnvelope`]s.
+//! - [`relay`]: the transactional outbox relay (outbox rows → JetStream).
+//! - [`projections`]: read models (projects, audit trail) and the audit rebuild.
+//! - [`tokens`]: API tokens (hash-only storage).
+//! - [`page`]: cursor pagination shared by list queries.
+
+pub mod event_store;
+pub mod events;
+pub mod migrate;
+pub mod page;
+pub mod projections;
+pub mod relay;
+pub mod tokens;

@@ -1,0 +1,20 @@
+//! The wire contract of Warp Panel: what every service agrees on.
+//!
+//! # Layout
+//! - [`envelope`]: [`EventEnvelope`], the JSON body of every message on the event stream, and
+//!   [`EventMetadata`], the actor/request/correlation ids that travel with each event.
+//! - [`project`]: [`ProjectEvent`], the facts recorded by the `Project` aggregate.
+//! - [`subjects`]: stream, subject and message-id naming for NATS JetStream.
+//! - [`schema`]: JSON Schema of every event, generated from these types (committed under
+//!   `schema/` and checked for drift by the test suite).
+//!
+//! This crate does no I/O. Changing the shape of an event means bumping its `event_version`
+//! and adding an upcaster, so that events already stored stay readable.
+
+pub mod envelope;
+pub mod project;
+pub mod schema;
+pub mod subjects;
+
+pub use envelope::{EventEnvelope, EventMetadata};
+pub use project::ProjectEvent;

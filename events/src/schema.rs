@@ -1,0 +1,15 @@
+//! JSON Schema of the wire contract, generated from the Rust types.
+
+use schemars::schema_for;
+
+/// One JSON document holding the schema of [`crate::EventEnvelope`] and of every event enum,
+/// keyed by name. Written to `schema/events.schema.json` by `warp schema`.
+pub fn events_schema() -> serde_json::Value {
+    serde_json::json!({
+        "$comment": "Generated from the warp-events crate by `warp schema`; do not edit by hand.",
+        "envelope": schema_for!(crate::EventEnvelope),
+        "events": {
+            crate::project::AGGREGATE_TYPE: schema_for!(crate::ProjectEvent),
+        }
+    })
+}

@@ -1,0 +1,133 @@
+//! The one error type of the API and its JSON body.
+//!
+//! Every error answers `{"error":{"code":"…","message":"…","field":"…"}}` (`field` only for
+//! validation errors). Internal errors are logged once here, with their cause chain, and
+//! answered with a generic message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cqrs_es::AggregateError;
+use serde::Serialize;
+use warp_domain::{ProjectError, ValidationError};
+
+/// An API failure.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 422 `validation_failed`: a field failed validation; nothing was changed.
+    Validation(ValidationError),
+    /// 400 `bad_request`: the request could not be read (malformed JSON, query or header).
+    BadRequest(String),
+    /// 401 `unauthorized`: no valid bearer token.
+    Unauthorized,
+    /// 403 `forbidden`: the token is valid but may not do this.
+    Forbidden(String),
+    /// 404 `not_found`.
+    NotFound(String),
+    /// 409 `conflict`: the request conflicts with the current state (name taken, stale
+    /// `If-Match`, archived project, concurrent change).
+    Conflict(String),
+    /// 503 `unavailable`: a dependency (Postgres, NATS) is down; retry later.
+    Unavailable(String),
+    /// 500 `internal`: a bug or an unexpected failure; details are in the server log only.
+    Internal(anyhow::Error),
+}
+
+/// The JSON error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: `validation_failed`, `bad_request`, `unauthorized`,
+    /// `forbidden`, `not_found`, `conflict`, `unavailable`, `internal`.
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// The offending field, for `validation_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    fn parts(self) -> (StatusCode, ErrorDetail) {
+        let detail = |code, message: String| ErrorDetail { code, message, field: None };
+        match self {
+            ApiError::Validation(error) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorDetail {
+                    code: "validation_failed",
+                    message: error.to_string(),
+                    field: Some(error.field),
+                },
+            ),
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, detail("bad_request", message)),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                detail("unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)".into()),
+            ),
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, detail("forbidden", message)),
+            ApiError::NotFound(message) => (StatusCode::NOT_FOUND, detail("not_found", message)),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, detail("conflict", message)),
+            ApiError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, detail("unavailable", message)),
+            ApiError::Internal(error) => {
+                tracing::error!(error = %format!("{error:#}"), "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, detail("internal", "internal error; see the server log".into()))
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error) = self.parts();
+        let mut response = (status, axum::Json(ErrorBody { error })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        ApiError::Validation(error)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                ApiError::Unavailable("the database is not reachable".into())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<AggregateError<ProjectError>> for ApiError {
+    fn from(error: AggregateError<ProjectError>) -> Self {
+        match error {
+            AggregateError::UserError(ProjectError::NotFound) => ApiError::NotFound("project not found".into()),
+            AggregateError::UserError(refused) => ApiError::Conflict(refused.to_string()),
+            AggregateError::AggregateConflict => ApiError::Conflict(
+                "the project was changed by another request at the same time; read it again and retry".into(),
+            ),
+            AggregateError::DatabaseConnectionError(error) => {
+                tracing::warn!(error = %error, "event store unreachable");
+                ApiError::Unavailable("the event store is not reachable".into())
+            }
+            AggregateError::DeserializationError(error) | AggregateError::UnexpectedError(error) => {
+                ApiError::Internal(anyhow::anyhow!(error))
+            }
+        }
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

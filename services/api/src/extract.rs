@@ -1,0 +1,82 @@
+//! Extractors whose rejections answer with [`ApiError`]'s JSON body.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::request::Parts;
+use warp_store::tokens::{Principal, Role};
+
+use crate::error::ApiError;
+
+/// JSON body; a malformed or mistyped body is a 400 saying why.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// Query string; a malformed one is a 400 saying why.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path parameters; a malformed one (e.g. not a UUID) is a 400 saying why.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+/// The authenticated caller (put there by [`crate::auth::require_token`]).
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Principal);
+
+impl CurrentUser {
+    /// Refuses callers that are not admins.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this action needs an admin token".into()))
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Principal>().cloned().map(CurrentUser).ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// Optional `If-Match: "<version>"` (or a bare number): the aggregate version the caller read.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<u64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(axum::http::header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let text = value.to_str().unwrap_or_default().trim().trim_start_matches("W/").trim_matches('"');
+        text.parse::<u64>()
+            .map(|v| IfMatch(Some(v)))
+            .map_err(|_| ApiError::BadRequest("If-Match must be a project version, e.g. \"3\"".into()))
+    }
+}

@@ -1,0 +1,113 @@
+//! The command and query HTTP API.
+//!
+//! # Layout
+//! - [`router`]: the whole route table: `/api/*` (bearer token required, see [`auth`]),
+//!   `/healthz` and `/openapi.json`; request ids ([`request_id`]), tracing and timeouts around it.
+//! - [`routes`]: one module per area, one file per action; each area exposes
+//!   `fn router() -> OpenApiRouter<AppState>`, so the OpenAPI document is built from the very
+//!   routes that are served.
+//! - [`error`]: [`error::ApiError`], the one JSON error body; [`extract`]: extractors whose
+//!   rejections use it too.
+//! - [`openapi`]: the generated OpenAPI document (committed as `schema/openapi.json`).
+//!
+//! Commands go through `cqrs-es` into the event store; reads come from projection tables.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod request_id;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use sqlx::PgPool;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use warp_platform::{NatsNames, Shutdown};
+use warp_store::event_store::{self, ProjectCqrs};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub projects: ProjectCqrs,
+    pub nats: async_nats::Client,
+    pub names: NatsNames,
+}
+
+impl AppState {
+    /// State over `pool` and a NATS client for live reads.
+    pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames) -> Self {
+        let projects = event_store::project_cqrs(pool.clone());
+        Self { pool, projects, nats, names }
+    }
+}
+
+/// Longest time one (non-streaming) request may take before it is answered with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `/api` routes (before authentication is layered on) and the public routes.
+fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let api = OpenApiRouter::new()
+        .merge(routes::projects::router())
+        .merge(routes::audit::router())
+        .merge(routes::events::router())
+        .merge(routes::dead_letters::router())
+        .merge(routes::tokens::router());
+    (api, routes::health::router())
+}
+
+/// The route table with its OpenAPI description: every `/api` route behind
+/// [`auth::require_token`].
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let (api, public) = route_groups();
+    let api = api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    OpenApiRouter::with_openapi(openapi::base()).merge(api).merge(public)
+}
+
+/// The OpenAPI document of [`routes`] (it needs no state).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (api, public) = route_groups();
+    let (_, mut doc) = OpenApiRouter::with_openapi(openapi::base()).merge(api).merge(public).split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}
+
+/// The application: routes, state, request ids, tracing and timeouts.
+pub fn router(state: AppState) -> Router {
+    let (router, _) = routes(&state).split_for_parts();
+    let doc = std::sync::Arc::new(openapi_document());
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::make_span))
+        .layer(axum::middleware::from_fn(request_id::assign))
+}
+
+/// Serves the API on `listen` until `shutdown`, then drains open requests.
+pub async fn serve(state: AppState, listen: SocketAddr, shutdown: Shutdown) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    tracing::info!(listen = %listener.local_addr()?, "api listening");
+    serve_on(state, listener, shutdown).await
+}
+
+/// Serves on an already bound listener (tests bind port 0).
+pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("serving http")
+}

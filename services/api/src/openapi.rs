@@ -1,0 +1,34 @@
+//! The OpenAPI document's header; paths come from the routes (see [`crate::openapi_document`]).
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Warp Panel API", description = "Self-hosted deploy panel: commands append events, reads come from projections."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "projects", description = "Projects"),
+        (name = "audit", description = "Audit trail"),
+        (name = "events", description = "The event store"),
+        (name = "tokens", description = "API tokens"),
+        (name = "operations", description = "Operator tools"),
+        (name = "health", description = "Health"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The document's header: info, tags, security scheme. Paths are added by the routers.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+

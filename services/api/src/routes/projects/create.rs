@@ -1,0 +1,72 @@
+//! `POST /api/projects`.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use chrono::Utc;
+use serde::Deserialize;
+use uuid::Uuid;
+use warp_domain::validate::ProjectName;
+use warp_domain::ProjectCommand;
+use warp_store::projections::projects::{self, ProjectView};
+
+use super::parse_opt;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::routes::CommandContext;
+use crate::AppState;
+
+/// Body of `POST /api/projects`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    /// 1-64 ASCII letters, digits, spaces, `.`, `_`, `-`; starts with a letter or digit.
+    pub name: String,
+    /// At most 500 characters, no control characters.
+    pub description: Option<String>,
+    /// One RFC 1123 label (lower-cased), published as `<subdomain>.<base domain>`.
+    pub subdomain: Option<String>,
+}
+
+/// Creates a project. The read model follows within milliseconds; the response already shows
+/// the project as created.
+#[utoipa::path(
+    post, path = "/api/projects", tag = "projects",
+    request_body = CreateProject,
+    responses(
+        (status = 201, description = "Created", body = ProjectView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "Name taken by a live project", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_project(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiJson(body): ApiJson<CreateProject>,
+) -> ApiResult<impl IntoResponse> {
+    let name = ProjectName::try_from(body.name)?;
+    let description = parse_opt(body.description)?;
+    let subdomain = parse_opt(body.subdomain)?;
+    if projects::name_taken(&state.pool, name.as_str(), None).await? {
+        return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
+    }
+    let id = Uuid::now_v7();
+    let command = ProjectCommand::Create { name: name.clone(), description: description.clone(), subdomain: subdomain.clone() };
+    warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await?;
+    tracing::info!(project.id = %id, "project created");
+    let now = Utc::now();
+    let view = ProjectView {
+        id,
+        name: name.into(),
+        description: description.map(Into::into),
+        subdomain: subdomain.map(Into::into),
+        archived: false,
+        version: 1,
+        created_by: ctx.metadata.actor,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/projects/{id}"))], axum::Json(view)))
+}

@@ -1,0 +1,4 @@
+//! One handler per consumer.
+
+pub mod audit;
+pub mod projects;

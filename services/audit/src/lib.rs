@@ -1,0 +1,46 @@
+//! The projection service: keeps the audit trail and the read models up to date.
+//!
+//! # Layout
+//! - [`handlers::audit`]: every event → one `audit_log` row (consumer `audit`).
+//! - [`handlers::projects`]: project events → the `projects` read model (consumer
+//!   `projections`).
+//! - [`run`]: both consumers until shutdown. Rebuilding the audit trail is
+//!   [`warp_store::projections::audit::rebuild`] (`warp audit rebuild`, or the admin endpoint).
+
+pub mod handlers;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use warp_consumer_kit::{Consumer, ConsumerOptions};
+use warp_platform::{nats, NatsNames, Shutdown};
+
+/// Runs the `audit` and `projections` consumers until `shutdown`.
+pub async fn run(
+    pool: PgPool,
+    client: async_nats::Client,
+    names: NatsNames,
+    options: ConsumerOptions,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let js = async_nats::jetstream::new(client);
+    nats::apply_definitions(&js, &names, Duration::from_secs(60)).await?;
+    let audit = Consumer::new(
+        pool.clone(),
+        js.clone(),
+        names.clone(),
+        nats::consumer_config("audit")?,
+        handlers::audit::AuditHandler,
+        options.clone(),
+    )?;
+    let projections = Consumer::new(
+        pool,
+        js,
+        names,
+        nats::consumer_config("projections")?,
+        handlers::projects::ProjectsHandler,
+        options,
+    )?;
+    let (a, p) = tokio::join!(audit.run(shutdown.clone()), projections.run(shutdown));
+    a.and(p)
+}

@@ -1,0 +1,103 @@
+//! Command line and environment settings.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use warp_platform::telemetry::LogFormat;
+use warp_platform::{DatabaseArgs, NatsArgs};
+use warp_relay::RelayArgs;
+
+/// Warp Panel: a self-hosted deploy panel.
+#[derive(Debug, Parser)]
+#[command(name = "warp", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Log line format.
+    #[arg(long, env = "WARP_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    /// Address the API listens on.
+    #[arg(long, env = "WARP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API.
+    Api(ApiArgs),
+    /// Run the outbox relay (one is active at a time; extra ones stand by).
+    Relay(RelayArgs),
+    /// Run the projection consumers (audit trail, read models), or rebuild the audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+    },
+    /// Run every service in one process.
+    All {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
+        relay: RelayArgs,
+    },
+    /// Apply database migrations and JetStream definitions, then exit.
+    Migrate,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// List dead letters (messages consumers gave up on).
+    DeadLetters {
+        /// Only this consumer's.
+        #[arg(long)]
+        consumer: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Write the generated JSON Schema of events and the OpenAPI document into `schema/`.
+    Schema {
+        /// Folder to write into.
+        #[arg(long, default_value = "schema")]
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Replay the event store into a fresh audit table and swap it in; prints the replay rate.
+    Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        /// GitHub login the token acts as.
+        #[arg(long)]
+        login: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Give the token operator rights (audit rebuild, dead letters, every token).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Only this login's.
+        #[arg(long)]
+        login: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke { id: uuid::Uuid },
+}

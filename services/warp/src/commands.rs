@@ -1,0 +1,128 @@
+//! What each subcommand does.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use warp_consumer_kit::ConsumerOptions;
+use warp_domain::validate::GithubLogin;
+use warp_platform::{db, nats, shutdown, Shutdown};
+use warp_store::tokens::{self, Role};
+
+use crate::cli::{ApiArgs, AuditAction, Cli, Command, TokenAction};
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Schema { out } = &cli.command {
+        return write_schema(out);
+    }
+    let pool = db::connect(&cli.database).await?;
+    warp_store::migrate::run(&pool).await?;
+    let names = cli.nats.names();
+    match cli.command {
+        Command::Api(api) => {
+            let client = nats::connect(&cli.nats.nats_url, "warp-api").await?;
+            serve_api(pool, client, names, &api, shutdown::on_signals()).await
+        }
+        Command::Relay(relay) => {
+            let client = nats::connect(&cli.nats.nats_url, "warp-relay").await?;
+            warp_relay::run(pool, client, names, &relay, shutdown::on_signals()).await
+        }
+        Command::Audit { action: None } => {
+            let client = nats::connect(&cli.nats.nats_url, "warp-audit").await?;
+            warp_audit::run(pool, client, names, ConsumerOptions::default(), shutdown::on_signals()).await
+        }
+        Command::Audit { action: Some(AuditAction::Rebuild) } => {
+            let report = warp_store::projections::audit::rebuild(&pool).await?;
+            println!(
+                "rebuilt the audit trail from {} events in {} ms ({:.0} events/s)",
+                report.events, report.duration_ms, report.events_per_second
+            );
+            Ok(())
+        }
+        Command::All { api, relay } => {
+            let client = nats::connect(&cli.nats.nats_url, "warp").await?;
+            let stop = shutdown::on_signals();
+            let (a, r, p) = tokio::join!(
+                serve_api(pool.clone(), client.clone(), names.clone(), &api, stop.clone()),
+                warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone()),
+                warp_audit::run(pool, client, names, ConsumerOptions::default(), stop.clone()),
+            );
+            a.and(r).and(p)
+        }
+        Command::Migrate => {
+            let client = nats::connect(&cli.nats.nats_url, "warp-migrate").await?;
+            let js = async_nats::jetstream::new(client);
+            nats::apply_definitions(&js, &names, Duration::from_secs(30)).await?;
+            println!("database migrated; jetstream stream {} and consumers applied", names.stream);
+            Ok(())
+        }
+        Command::Token { action } => token(&pool, action).await,
+        Command::DeadLetters { consumer, limit } => {
+            let letters = warp_consumer_kit::dead_letters::list(&pool, consumer.as_deref(), limit).await?;
+            for letter in &letters {
+                println!(
+                    "{}\t{}\t{}\tseq={}\tdeliveries={}\t{}",
+                    letter.created_at.to_rfc3339(),
+                    letter.consumer,
+                    letter.message_id.as_deref().unwrap_or("-"),
+                    letter.stream_sequence,
+                    letter.deliveries,
+                    letter.error
+                );
+            }
+            eprintln!("{} dead letter(s)", letters.len());
+            Ok(())
+        }
+        Command::Schema { .. } => unreachable!("handled above"),
+    }
+}
+
+async fn serve_api(
+    pool: PgPool,
+    client: async_nats::Client,
+    names: warp_platform::NatsNames,
+    api: &ApiArgs,
+    stop: Shutdown,
+) -> anyhow::Result<()> {
+    let state = warp_api::AppState::new(pool, client, names);
+    warp_api::serve(state, api.listen, stop).await
+}
+
+async fn token(pool: &PgPool, action: TokenAction) -> anyhow::Result<()> {
+    match action {
+        TokenAction::Create { login, name, admin } => {
+            let login = GithubLogin::try_from(login)?;
+            let role = if admin { Role::Admin } else { Role::Member };
+            let (info, secret) = tokens::create(pool, login.as_str(), &name, role).await?;
+            eprintln!("token {} for {} ({}) created; it is shown once:", info.id, info.login, info.role.as_str());
+            println!("{secret}");
+            Ok(())
+        }
+        TokenAction::List { login } => {
+            for t in tokens::list(pool, login.as_deref()).await? {
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}\t{}\t{}\t{}\t{}\t{}", t.id, t.login, t.role.as_str(), t.name, state, t.created_at.to_rfc3339());
+            }
+            Ok(())
+        }
+        TokenAction::Revoke { id } => {
+            if tokens::revoke(pool, id, None).await? {
+                println!("token {id} revoked");
+                Ok(())
+            } else {
+                anyhow::bail!("no live token with id {id}")
+            }
+        }
+    }
+}
+
+fn write_schema(out: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let events = serde_json::to_string_pretty(&warp_events::schema::events_schema())? + "\n";
+    let openapi = warp_api::openapi_document().to_pretty_json()? + "\n";
+    std::fs::write(out.join("events.schema.json"), events)?;
+    std::fs::write(out.join("openapi.json"), openapi)?;
+    println!("wrote {}/events.schema.json and {}/openapi.json", out.display(), out.display());
+    Ok(())
+}
