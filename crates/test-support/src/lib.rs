@@ -1,1 +1,200 @@
-pub fn placeholder() {}
+//! Test helpers shared by every integration test binary.
+//!
+//! # Layout
+//! - [`TestDb`]: a fresh Postgres database per test, copied from a template database that holds
+//!   the current migrations (built once, under an advisory lock, so parallel test processes
+//!   share it safely).
+//! - [`TestNats`]: the shared NATS server (`WARP_NATS_URL`) with a stream name and subject
+//!   prefix unique to the test.
+//! - [`NatsServer`]: a throwaway `nats-server` process (`WARP_NATS_SERVER_BIN`) that a test can
+//!   stop and restart on the same port and store.
+//! - [`eventually`]: poll until a condition holds or fail with a message.
+//!
+//! Run the tests through `make test`, which starts Postgres and NATS and exports their URLs.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use warp_platform::NatsNames;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
+}
+
+/// A database of its own for one test, with every migration applied.
+pub struct TestDb {
+    pub pool: PgPool,
+    pub url: String,
+    pub name: String,
+}
+
+impl TestDb {
+    /// Creates `warp_test_<uuid>` from the migrated template.
+    pub async fn new() -> Self {
+        let admin_url = env("WARP_DATABASE_URL");
+        let template = ensure_template(&admin_url).await;
+        let name = format!("warp_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the admin database");
+        sqlx::query("select pg_advisory_lock(7261)").execute(&mut admin).await.unwrap();
+        let created = sqlx::query(&format!("create database {name} template {template}")).execute(&mut admin).await;
+        sqlx::query("select pg_advisory_unlock(7261)").execute(&mut admin).await.unwrap();
+        created.expect("create the test database");
+        let url = with_database(&admin_url, &name);
+        let pool = PgPoolOptions::new().max_connections(10).connect(&url).await.expect("connect to the test database");
+        Self { pool, url, name }
+    }
+}
+
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// The name of a template database holding the current migrations; created if missing.
+async fn ensure_template(admin_url: &str) -> String {
+    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+    for migration in warp_store::migrate::MIGRATOR.iter() {
+        for byte in migration.checksum.iter() {
+            digest = (digest ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let template = format!("warp_tpl_{digest:016x}");
+    let mut admin = PgConnection::connect(admin_url).await.expect("connect to the admin database");
+    sqlx::query("select pg_advisory_lock(7261)").execute(&mut admin).await.unwrap();
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+        .bind(&template)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    if !exists {
+        let building = format!("{template}_building");
+        sqlx::query(&format!("drop database if exists {building}")).execute(&mut admin).await.unwrap();
+        sqlx::query(&format!("create database {building}")).execute(&mut admin).await.unwrap();
+        let pool = PgPoolOptions::new().max_connections(1).connect(&with_database(admin_url, &building)).await.unwrap();
+        warp_store::migrate::run(&pool).await.expect("migrate the template database");
+        pool.close().await;
+        sqlx::query(&format!("alter database {building} rename to {template}")).execute(&mut admin).await.unwrap();
+    }
+    sqlx::query("select pg_advisory_unlock(7261)").execute(&mut admin).await.unwrap();
+    template
+}
+
+/// The shared NATS server with names unique to this test.
+pub struct TestNats {
+    pub client: async_nats::Client,
+    pub js: async_nats::jetstream::Context,
+    pub names: NatsNames,
+    pub url: String,
+}
+
+impl TestNats {
+    /// Connects to `WARP_NATS_URL` and picks a fresh stream name and subject prefix.
+    pub async fn new() -> Self {
+        Self::at(&env("WARP_NATS_URL")).await
+    }
+
+    /// Same, on the server at `url`.
+    pub async fn at(url: &str) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let names = NatsNames { stream: format!("T_{id}"), subject_prefix: format!("t{id}.events") };
+        let client = warp_platform::nats::connect(url, "warp-test").await.expect("connect to nats");
+        let js = async_nats::jetstream::new(client.clone());
+        Self { client, js, names, url: url.to_owned() }
+    }
+
+    /// Creates this test's stream and consumers.
+    pub async fn apply_definitions(&self) {
+        warp_platform::nats::apply_definitions(&self.js, &self.names, Duration::from_secs(20))
+            .await
+            .expect("apply jetstream definitions");
+    }
+}
+
+/// A `nats-server` process of the test's own, with JetStream and a store folder that survives
+/// [`NatsServer::stop`] + [`NatsServer::start_again`].
+pub struct NatsServer {
+    child: Option<Child>,
+    pub port: u16,
+    store: PathBuf,
+}
+
+impl NatsServer {
+    /// Starts `WARP_NATS_SERVER_BIN` on a free port and waits until it accepts connections.
+    pub async fn start() -> Self {
+        let port = free_port();
+        let store = std::env::temp_dir().join(format!("warp-nats-{}", uuid::Uuid::new_v4().simple()));
+        let mut server = Self { child: None, port, store };
+        server.start_again().await;
+        server
+    }
+
+    /// The client URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server again on the same port and store.
+    pub async fn start_again(&mut self) {
+        let child = Command::new(env("WARP_NATS_SERVER_BIN"))
+            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .arg(&self.store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn nats-server");
+        self.child = Some(child);
+        eventually(Duration::from_secs(10), "nats-server accepts connections", || async {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).ok().map(|_| ())
+        })
+        .await;
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls `probe` every 20 ms until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting until {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,109 @@
+//! Authentication on every `/api` route, and what a member token may not do.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+use warp_store::tokens::Role;
+
+use crate::helpers::{assert_error, Auth, TestApp};
+
+/// Every `(method, path)` under `/api` in the OpenAPI document, which is generated from the
+/// same routers that are served.
+fn api_routes() -> Vec<(Method, String)> {
+    let doc = serde_json::to_value(warp_api::openapi_document()).unwrap();
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("the document has paths") {
+        if !path.starts_with("/api") {
+            continue;
+        }
+        for method in ["get", "post", "put", "patch", "delete", "head", "options", "trace"] {
+            if item.get(method).is_some() {
+                routes.push((method.to_uppercase().parse().unwrap(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+/// `path` with every `{param}` replaced by a random UUID.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| if segment.starts_with('{') { Uuid::new_v4().to_string() } else { segment.to_owned() })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_api_route_answers_401_without_a_valid_token() {
+    let app = TestApp::spawn().await;
+    let routes = api_routes();
+    assert!(routes.iter().any(|(m, p)| m == Method::POST && p == "/api/projects"), "routes: {routes:?}");
+    assert!(routes.len() >= 10, "expected the whole table, got {routes:?}");
+
+    let revoked = app.new_token("carol", Role::Member).await;
+    assert_eq!(app.revoke_token(&app.admin, revoked.id).await.status(), StatusCode::NO_CONTENT);
+    let unknown = format!("warp_{}", "ab".repeat(32));
+    let presented = [
+        ("no token", Auth::None),
+        ("a malformed token", Auth::Bearer("not-a-token")),
+        ("an unknown token", Auth::Bearer(&unknown)),
+        ("a revoked token", Auth::Bearer(&revoked.secret)),
+    ];
+    for (method, path) in &routes {
+        let path = concrete(path);
+        for (what, auth) in &presented {
+            let response = app.request(method.clone(), &path, *auth).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path} with {what}");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer", "{method} {path} with {what}");
+            assert_error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_member_token_is_refused_the_operator_endpoints_with_403() {
+    let app = TestApp::spawn().await;
+    assert_error(app.rebuild_audit(&app.member).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_error(app.list_dead_letters(&app.member).await, StatusCode::FORBIDDEN, "forbidden").await;
+
+    assert_eq!(app.rebuild_audit(&app.admin).await.status(), StatusCode::OK);
+    let letters = app.list_dead_letters(&app.admin).await;
+    assert_eq!(letters.status(), StatusCode::OK);
+    assert_eq!(letters.json::<Value>().await.unwrap(), serde_json::json!([]));
+}
+
+async fn token_ids(app: &TestApp, token: &crate::helpers::Token) -> Vec<(String, String)> {
+    let response = app.list_tokens(token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let items = body.as_array().expect("a list of tokens");
+    assert!(items.iter().all(|t| t.get("secret").is_none() && t.get("token_hash").is_none()), "{body}");
+    items.iter().map(|t| (t["id"].as_str().unwrap().to_owned(), t["login"].as_str().unwrap().to_owned())).collect()
+}
+
+#[tokio::test]
+async fn a_member_sees_only_their_own_tokens_and_cannot_revoke_another_users() {
+    let app = TestApp::spawn().await;
+    let (admin_id, member_id) = (app.admin.id.to_string(), app.member.id.to_string());
+
+    let mine = token_ids(&app, &app.member).await;
+    assert_eq!(mine, vec![(member_id.clone(), app.member.login.clone())]);
+    let all = token_ids(&app, &app.admin).await;
+    assert!(all.iter().any(|(id, _)| *id == admin_id) && all.iter().any(|(id, _)| *id == member_id), "{all:?}");
+
+    assert_error(app.revoke_token(&app.member, app.admin.id).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(app.list_tokens(&app.admin).await.status(), StatusCode::OK, "the admin token still works");
+
+    assert_eq!(app.revoke_token(&app.admin, app.member.id).await.status(), StatusCode::NO_CONTENT);
+    assert_error(app.list_tokens(&app.member).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_error(app.revoke_token(&app.admin, app.member.id).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn a_member_can_revoke_their_own_token() {
+    let app = TestApp::spawn().await;
+    let spare = app.new_token(&app.member.login, Role::Member).await;
+    assert_eq!(app.revoke_token(&app.member, spare.id).await.status(), StatusCode::NO_CONTENT);
+    assert_error(app.list_tokens(&spare).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(app.list_tokens(&app.member).await.status(), StatusCode::OK);
+}

@@ -1,0 +1,43 @@
+//! `/healthz`: public, and honest about a dependency that is down.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use warp_test_support::{eventually, NatsServer};
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn healthz_answers_ok_without_a_token_when_everything_is_up() {
+    let app = TestApp::spawn().await;
+    let response = app.healthz().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "status": "ok", "postgres": "ok", "nats": "ok" }));
+}
+
+#[tokio::test]
+async fn healthz_answers_503_naming_nats_when_nats_goes_down() {
+    let mut nats = NatsServer::start().await;
+    let app = TestApp::spawn_on_nats(&nats.url()).await;
+    assert_eq!(app.healthz().await.status(), StatusCode::OK);
+
+    nats.stop();
+    let body = eventually(Duration::from_secs(20), "healthz reports nats down", || async {
+        let response = app.healthz().await;
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+            return None;
+        }
+        response.json::<Value>().await.ok()
+    })
+    .await;
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["postgres"], "ok");
+    assert!(body["nats"].as_str().is_some_and(|n| n.starts_with("failed")), "{body}");
+
+    nats.start_again().await;
+    eventually(Duration::from_secs(20), "healthz recovers", || async {
+        (app.healthz().await.status() == StatusCode::OK).then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,249 @@
+//! [`TestApp`]: the API, the relay and the projection consumers of one test, over a database
+//! and a stream of its own, with one method per endpoint.
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+use warp_consumer_kit::ConsumerOptions;
+use warp_platform::Shutdown;
+use warp_relay::RelayArgs;
+use warp_store::tokens::{self, Role};
+use warp_test_support::{eventually, TestDb, TestNats};
+
+/// How long the asynchronous parts (relay, projections) may take to catch up.
+pub const CATCH_UP: Duration = Duration::from_secs(15);
+
+/// An API token of the test: its id, owner and secret.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub id: Uuid,
+    pub login: String,
+    pub secret: String,
+}
+
+/// What `Authorization` a raw request carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+}
+
+/// The whole API of one test. Dropping it stops every task it started.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub admin: Token,
+    pub member: Token,
+    shutdown: Shutdown,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestApp {
+    /// An app on the shared NATS server.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TestNats::new().await).await
+    }
+
+    /// An app whose every NATS connection goes to `url` (e.g. a private `NatsServer`).
+    pub async fn spawn_on_nats(url: &str) -> Self {
+        Self::spawn_with(TestNats::at(url).await).await
+    }
+
+    async fn spawn_with(nats: TestNats) -> Self {
+        let db = TestDb::new().await;
+        nats.apply_definitions().await;
+        let shutdown = Shutdown::new();
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the api");
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone());
+        tokio::spawn(warp_api::serve_on(state, listener, shutdown.clone()));
+
+        let relay = RelayArgs { batch_size: 64, poll_ms: 50 };
+        let (pool, client, names, stop) = (db.pool.clone(), nats.client.clone(), nats.names.clone(), shutdown.clone());
+        tokio::spawn(async move { warp_relay::run(pool, client, names, &relay, stop).await });
+
+        let options = ConsumerOptions {
+            base_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            reconnect_delay: Duration::from_millis(100),
+        };
+        let (pool, client, names) = (db.pool.clone(), nats.client.clone(), nats.names.clone());
+        tokio::spawn(warp_audit::run(pool, client, names, options, shutdown.clone()));
+
+        let admin = create_token(&db, "alice-admin", Role::Admin).await;
+        let member = create_token(&db, "bob-member", Role::Member).await;
+        let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap();
+        Self { address, client, db, admin, member, shutdown }
+    }
+
+    /// A further token for `login`.
+    pub async fn new_token(&self, login: &str, role: Role) -> Token {
+        create_token(&self.db, login, role).await
+    }
+
+    /// Any request, for tests that walk the route table.
+    pub async fn request(&self, method: Method, path: &str, auth: Auth<'_>) -> Response {
+        let builder = self.client.request(method, format!("{}{path}", self.address));
+        let builder = match auth {
+            Auth::None => builder,
+            Auth::Bearer(secret) => builder.bearer_auth(secret),
+        };
+        builder.send().await.expect("send the request")
+    }
+
+    fn call(&self, method: Method, path: &str, token: &Token) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.address)).bearer_auth(&token.secret)
+    }
+
+    // --- /api/projects -------------------------------------------------------------------
+
+    pub async fn create_project(&self, token: &Token, body: &Value) -> Response {
+        self.create_project_with_headers(token, body, &[]).await
+    }
+
+    /// `POST /api/projects` with extra headers (`x-request-id`, `x-correlation-id`).
+    pub async fn create_project_with_headers(&self, token: &Token, body: &Value, headers: &[(&str, &str)]) -> Response {
+        let mut request = self.call(Method::POST, "/api/projects", token).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `POST /api/projects` with `body` sent as is, as JSON.
+    pub async fn create_project_raw(&self, token: &Token, body: &str) -> Response {
+        let request = self.call(Method::POST, "/api/projects", token);
+        request.header("content-type", "application/json").body(body.to_owned()).send().await.unwrap()
+    }
+
+    pub async fn list_projects(&self, token: &Token) -> Response {
+        self.call(Method::GET, "/api/projects", token).send().await.unwrap()
+    }
+
+    /// `GET /api/projects/{id}`; `id` is a string so tests can send a malformed one.
+    pub async fn get_project(&self, token: &Token, id: &str) -> Response {
+        self.call(Method::GET, &format!("/api/projects/{id}"), token).send().await.unwrap()
+    }
+
+    pub async fn update_project(&self, token: &Token, id: &str, body: &Value, if_match: Option<&str>) -> Response {
+        let mut request = self.call(Method::PATCH, &format!("/api/projects/{id}"), token).json(body);
+        if let Some(version) = if_match {
+            request = request.header("if-match", version);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn archive_project(&self, token: &Token, id: &str) -> Response {
+        self.call(Method::POST, &format!("/api/projects/{id}/archive"), token).send().await.unwrap()
+    }
+
+    // --- /api/audit, /api/events, operations ---------------------------------------------
+
+    pub async fn list_audit(&self, token: &Token, query: &[(&str, &str)]) -> Response {
+        self.call(Method::GET, "/api/audit", token).query(query).send().await.unwrap()
+    }
+
+    pub async fn rebuild_audit(&self, token: &Token) -> Response {
+        self.call(Method::POST, "/api/admin/audit/rebuild", token).send().await.unwrap()
+    }
+
+    pub async fn list_events(&self, token: &Token, after: i64) -> Response {
+        self.call(Method::GET, "/api/events", token).query(&[("after", after)]).send().await.unwrap()
+    }
+
+    /// `GET /api/events/stream`, optionally resuming after `last_event_id`; the body streams.
+    pub async fn events_stream(&self, token: &Token, last_event_id: Option<&str>) -> Response {
+        let mut request = self.call(Method::GET, "/api/events/stream", token).header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn list_dead_letters(&self, token: &Token) -> Response {
+        self.call(Method::GET, "/api/dead-letters", token).send().await.unwrap()
+    }
+
+    pub async fn list_tokens(&self, token: &Token) -> Response {
+        self.call(Method::GET, "/api/tokens", token).send().await.unwrap()
+    }
+
+    pub async fn revoke_token(&self, token: &Token, id: Uuid) -> Response {
+        self.call(Method::DELETE, &format!("/api/tokens/{id}"), token).send().await.unwrap()
+    }
+
+    pub async fn healthz(&self) -> Response {
+        self.client.get(format!("{}/healthz", self.address)).send().await.unwrap()
+    }
+
+    // --- shortcuts -----------------------------------------------------------------------
+
+    /// Creates a project named `name` as the admin and returns its id (asserting 201).
+    pub async fn create_named(&self, name: &str) -> Uuid {
+        let response = self.create_project(&self.admin, &serde_json::json!({ "name": name })).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "creating {name:?}");
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// The project as `GET /api/projects/{id}` shows it once `ready` holds for it.
+    pub async fn project_eventually(&self, id: Uuid, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        eventually(CATCH_UP, what, || async {
+            let response = self.get_project(&self.admin, &id.to_string()).await;
+            if response.status() != StatusCode::OK {
+                return None;
+            }
+            let body: Value = response.json().await.ok()?;
+            ready(&body).then_some(body)
+        })
+        .await
+    }
+
+    /// `GET /api/audit` items for `query` once there are exactly `count`.
+    pub async fn audit_eventually(&self, query: &[(&str, &str)], count: usize) -> Vec<Value> {
+        eventually(CATCH_UP, &format!("the audit trail holds {count} rows for {query:?}"), || async {
+            let body: Value = self.list_audit(&self.admin, query).await.json().await.ok()?;
+            let items = body["items"].as_array()?.clone();
+            (items.len() == count).then_some(items)
+        })
+        .await
+    }
+
+    /// Rows of the `events` table, optionally of one aggregate.
+    pub async fn stored_events(&self, aggregate_id: Option<Uuid>) -> Vec<(String, Value)> {
+        sqlx::query_as(
+            "select event_type, metadata::jsonb from events
+              where $1::text is null or aggregate_id = $1 order by global_position",
+        )
+        .bind(aggregate_id.map(|id| id.to_string()))
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap()
+    }
+}
+
+async fn create_token(db: &TestDb, login: &str, role: Role) -> Token {
+    let (info, secret) = tokens::create(&db.pool, login, "test", role).await.expect("create a token");
+    Token { id: info.id, login: info.login, secret }
+}
+
+/// Asserts `response` is the JSON error body with `status` and `code`; returns `error`.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status of {}", response.url());
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(content_type.starts_with("application/json"), "error content type was {content_type:?}");
+    let body: Value = response.json().await.expect("a JSON error body");
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "error body {body}");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "error body {body} has a message");
+    error.clone()
+}

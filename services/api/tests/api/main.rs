@@ -1,0 +1,12 @@
+//! Integration tests of the HTTP API: each test runs the API, the outbox relay and the
+//! projection consumers in-process over a database and a NATS stream of its own
+//! (see [`helpers::TestApp`]), and asserts what a client sees.
+
+mod audit;
+mod auth;
+mod events;
+mod health;
+mod helpers;
+mod metadata;
+mod projects;
+mod sse;

@@ -1,0 +1,175 @@
+//! `/api/projects`: create, read, list, rename, archive, and the requests that are refused.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::helpers::{assert_error, TestApp};
+
+#[tokio::test]
+async fn creating_a_project_answers_201_with_its_location_and_it_becomes_readable() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "name": "shop", "description": "the web shop", "subdomain": "Shop" });
+    let response = app.create_project(&app.member, &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let created: Value = response.json().await.unwrap();
+    let id = created["id"].as_str().expect("an id").to_owned();
+    assert_eq!(location, format!("/api/projects/{id}"));
+    assert_eq!(created["name"], "shop");
+    assert_eq!(created["description"], "the web shop");
+    assert_eq!(created["subdomain"], "shop", "subdomains are lower-cased");
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["archived"], false);
+    assert_eq!(created["created_by"], app.member.login.as_str());
+
+    let read = app.project_eventually(id.parse().unwrap(), "the project is readable", |_| true).await;
+    for field in ["id", "name", "description", "subdomain", "version", "archived", "created_by"] {
+        assert_eq!(read[field], created[field], "field {field}");
+    }
+    let response = app.get_project(&app.member, &id).await;
+    assert_eq!(response.headers()["etag"], "\"1\"");
+
+    let listed: Value = app.list_projects(&app.member).await.json().await.unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(items[0]["name"], "shop");
+}
+
+#[tokio::test]
+async fn a_renamed_project_shows_its_new_name_and_version() {
+    let app = TestApp::spawn().await;
+    let id = app.create_named("shop").await;
+    app.project_eventually(id, "the project is projected", |_| true).await;
+
+    let response = app.update_project(&app.admin, &id.to_string(), &json!({ "name": "store" }), None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let read = app.project_eventually(id, "the new name is visible", |p| p["name"] == "store").await;
+    assert_eq!(read["version"], 2);
+    let listed: Value = app.list_projects(&app.admin).await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["name"], "store");
+}
+
+#[tokio::test]
+async fn an_archived_project_refuses_further_changes_with_409() {
+    let app = TestApp::spawn().await;
+    let id = app.create_named("old-site").await.to_string();
+    assert_eq!(app.archive_project(&app.admin, &id).await.status(), StatusCode::NO_CONTENT);
+
+    let rename = app.update_project(&app.admin, &id, &json!({ "name": "new-site" }), None).await;
+    assert_error(rename, StatusCode::CONFLICT, "conflict").await;
+    assert_error(app.archive_project(&app.admin, &id).await, StatusCode::CONFLICT, "conflict").await;
+
+    let id = id.parse().unwrap();
+    app.project_eventually(id, "the project shows as archived", |p| p["archived"] == true).await;
+    let listed: Value = app.list_projects(&app.admin).await.json().await.unwrap();
+    assert_eq!(listed["items"], json!([]), "archived projects are hidden by default");
+}
+
+#[tokio::test]
+async fn a_second_project_with_a_taken_name_is_refused_with_409() {
+    let app = TestApp::spawn().await;
+    let id = app.create_named("shop").await;
+    app.project_eventually(id, "the first project is projected", |_| true).await;
+
+    for name in ["shop", "SHOP"] {
+        let response = app.create_project(&app.admin, &json!({ "name": name })).await;
+        assert_error(response, StatusCode::CONFLICT, "conflict").await;
+    }
+    assert_eq!(app.stored_events(None).await.len(), 1, "only the first project was stored");
+}
+
+#[tokio::test]
+async fn reading_or_changing_an_unknown_project_answers_404() {
+    let app = TestApp::spawn().await;
+    let id = Uuid::new_v4().to_string();
+    assert_error(app.get_project(&app.admin, &id).await, StatusCode::NOT_FOUND, "not_found").await;
+    let rename = app.update_project(&app.admin, &id, &json!({ "name": "x" }), None).await;
+    assert_error(rename, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(app.archive_project(&app.admin, &id).await, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn invalid_project_names_are_refused_with_422_and_store_no_event() {
+    let app = TestApp::spawn().await;
+    let too_long = "a".repeat(65);
+    for name in ["a;b", "$(id)", "-rf", "", too_long.as_str(), "../x", "a\nb", "shop ", "naïve"] {
+        let response = app.create_project(&app.admin, &json!({ "name": name })).await;
+        let error = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(error["field"], "name", "name {name:?}");
+    }
+    let response = app.create_project(&app.admin, &json!({ "name": "ok", "subdomain": "not a label" })).await;
+    let error = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(error["field"], "subdomain");
+
+    let id = app.create_named("valid").await.to_string();
+    let rename = app.update_project(&app.admin, &id, &json!({ "name": "$(reboot)" }), None).await;
+    let error = assert_error(rename, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(error["field"], "name");
+
+    let events = app.stored_events(None).await;
+    assert_eq!(events.len(), 1, "only the valid project was stored: {events:?}");
+}
+
+#[tokio::test]
+async fn a_body_with_an_unknown_field_is_refused_with_400() {
+    let app = TestApp::spawn().await;
+    let response = app.create_project(&app.admin, &json!({ "name": "shop", "owner": "mallory" })).await;
+    let error = assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(error["message"].as_str().unwrap().contains("owner"), "{error}");
+
+    let id = app.create_named("shop").await.to_string();
+    let response = app.update_project(&app.admin, &id, &json!({ "archived": true }), None).await;
+    assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_eq!(app.stored_events(None).await.len(), 1);
+}
+
+#[tokio::test]
+async fn malformed_json_is_refused_with_400() {
+    let app = TestApp::spawn().await;
+    for body in ["{\"name\": ", "not json", "[]", "{\"name\": 42}", "{}"] {
+        let response = app.create_project_raw(&app.admin, body).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    assert!(app.stored_events(None).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_project_path_that_is_not_a_uuid_is_refused_with_400() {
+    let app = TestApp::spawn().await;
+    for id in ["not-a-uuid", "1", "..%2F..%2Fetc"] {
+        assert_error(app.get_project(&app.admin, id).await, StatusCode::BAD_REQUEST, "bad_request").await;
+        let rename = app.update_project(&app.admin, id, &json!({ "name": "x" }), None).await;
+        assert_error(rename, StatusCode::BAD_REQUEST, "bad_request").await;
+        assert_error(app.archive_project(&app.admin, id).await, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_renames_of_the_same_version_let_exactly_one_through() {
+    let app = TestApp::spawn().await;
+    let id = app.create_named("shop").await;
+    let read = app.project_eventually(id, "the project is at version 1", |p| p["version"] == 1).await;
+    assert_eq!(read["version"], 1);
+
+    let id_text = id.to_string();
+    let (to_left, to_right) = (json!({ "name": "left" }), json!({ "name": "right" }));
+    let (left, right) = tokio::join!(
+        app.update_project(&app.admin, &id_text, &to_left, Some("\"1\"")),
+        app.update_project(&app.member, &id_text, &to_right, Some("\"1\"")),
+    );
+    let mut statuses = [left.status(), right.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::NO_CONTENT, StatusCode::CONFLICT]);
+    let loser = if left.status() == StatusCode::CONFLICT { left } else { right };
+    assert_error(loser, StatusCode::CONFLICT, "conflict").await;
+
+    let events = app.stored_events(Some(id)).await;
+    let types: Vec<&str> = events.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(types, ["ProjectCreated", "ProjectRenamed"]);
+
+    let stale = app.update_project(&app.admin, &id_text, &json!({ "name": "late" }), Some("\"1\"")).await;
+    assert_error(stale, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(app.stored_events(Some(id)).await.len(), 2);
+}
