@@ -1,0 +1,154 @@
+//! The consumer kit's delivery policy and the projections, against real Postgres and NATS.
+
+mod helpers;
+
+use std::time::Duration;
+
+use helpers::{created, project_event, Harness, WAIT};
+use sqlx::PgConnection;
+use warp_audit::handlers::audit::AuditHandler;
+use warp_audit::handlers::projects::ProjectsHandler;
+use warp_consumer_kit::{Handler, HandlerError};
+use warp_events::EventEnvelope;
+use warp_test_support::eventually;
+
+/// Records the audit row, but fails every time for one poisoned aggregate.
+struct PoisonedFor(String);
+
+impl Handler for PoisonedFor {
+    async fn handle(&self, tx: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError> {
+        if event.aggregate_id == self.0 {
+            return Err(HandlerError::Transient(anyhow::anyhow!("cannot apply {}", event.aggregate_id)));
+        }
+        AuditHandler.handle(tx, event).await
+    }
+}
+
+#[tokio::test]
+async fn a_poison_message_lands_in_dead_letters_after_max_deliveries_and_the_consumer_goes_on() {
+    let h = Harness::new().await;
+    h.spawn_consumer("poison-test", 3, PoisonedFor("poison".into()));
+    h.publish(&project_event("poison", 1, 1, created("bad")), true).await;
+    h.publish(&project_event("healthy", 1, 2, created("good")), true).await;
+
+    h.wait_count("select count(*) from dead_letters", 1).await;
+    h.wait_count("select count(*) from audit_log where aggregate_id = 'healthy'", 1).await;
+    let (consumer, message_id, deliveries, error): (String, Option<String>, i64, String) =
+        sqlx::query_as("select consumer, message_id, deliveries, error from dead_letters").fetch_one(&h.db.pool).await.unwrap();
+    assert_eq!(consumer, "poison-test");
+    assert_eq!(message_id.as_deref(), Some("project:poison:1"));
+    assert_eq!(deliveries, 3);
+    assert!(error.contains("cannot apply poison"), "{error}");
+    assert_eq!(h.count("select count(*) from audit_log where aggregate_id = 'poison'").await, 0);
+    let listed = warp_consumer_kit::dead_letters::list(&h.db.pool, Some("poison-test"), 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "operators can list it");
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_an_event_is_dead_lettered_at_once() {
+    let h = Harness::new().await;
+    h.spawn_consumer("garbage-test", 5, AuditHandler);
+    h.publish_raw(b"not json at all").await;
+    h.publish(&project_event("after", 1, 1, created("after")), true).await;
+    h.wait_count("select count(*) from audit_log", 1).await;
+    h.wait_count("select count(*) from dead_letters where deliveries = 1", 1).await;
+}
+
+/// Records every event it applies in a table of the test's own.
+struct Recording;
+
+impl Handler for Recording {
+    async fn handle(&self, tx: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError> {
+        sqlx::query("insert into applied (message_id) values ($1)")
+            .bind(event.message_id())
+            .execute(tx)
+            .await
+            .map(|_| ())
+            .map_err(|e| HandlerError::Transient(e.into()))
+    }
+}
+
+#[tokio::test]
+async fn an_event_delivered_twice_is_applied_once() {
+    let h = Harness::new().await;
+    sqlx::query("create table applied (message_id text not null)").execute(&h.db.pool).await.unwrap();
+    let event = project_event("twice", 1, 1, created("twice"));
+    // Without Nats-Msg-Id JetStream keeps both copies; the inbox (keyed by the event's message
+    // id) must absorb the second one.
+    h.publish(&event, false).await;
+    h.publish(&event, false).await;
+    h.publish(&project_event("other", 1, 2, created("other")), false).await;
+    h.spawn_consumer("dedup-test", 5, Recording);
+    h.wait_count("select count(*) from applied where message_id = 'project:other:1'", 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(h.count("select count(*) from applied where message_id = 'project:twice:1'").await, 1);
+    assert_eq!(h.count("select count(*) from consumer_inbox where consumer = 'dedup-test'").await, 2);
+}
+
+#[tokio::test]
+async fn a_project_event_that_arrives_before_its_predecessor_waits_for_it() {
+    let h = Harness::new().await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let renamed = serde_json::json!({"ProjectRenamed": {"from": "a", "to": "b"}});
+    h.spawn_consumer("gap-test", 50, ProjectsHandler);
+    h.publish(&project_event(&id, 2, 2, renamed), true).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(h.count("select count(*) from projects").await, 0, "nothing to rename yet");
+    h.publish(&project_event(&id, 1, 1, created("a")), true).await;
+    h.wait_count("select count(*) from projects where name = 'b' and version = 2", 1).await;
+    assert_eq!(h.count("select count(*) from dead_letters").await, 0);
+}
+
+#[tokio::test]
+async fn rebuilding_the_audit_trail_reproduces_the_live_projection_row_for_row() {
+    let h = Harness::new().await;
+    let cqrs = warp_store::event_store::project_cqrs(h.db.pool.clone());
+    let relay = warp_store::relay::Relay::new(
+        h.db.pool.clone(),
+        h.nats.js.clone(),
+        h.nats.names.clone(),
+        warp_store::relay::RelayConfig { poll_interval: Duration::from_millis(100), ..Default::default() },
+    );
+    tokio::spawn({
+        let stop = h.shutdown.clone();
+        async move { relay.run(stop).await }
+    });
+    tokio::spawn(warp_audit::run(
+        h.db.pool.clone(),
+        h.nats.client.clone(),
+        h.nats.names.clone(),
+        helpers::fast_options(),
+        h.shutdown.clone(),
+    ));
+    let metadata = warp_events::EventMetadata {
+        actor: Some("octocat".into()),
+        request_id: Some("r".into()),
+        correlation_id: Some("c".into()),
+        causation_id: None,
+    };
+    for i in 0..40 {
+        let id = uuid::Uuid::now_v7();
+        let name = format!("p{i}").try_into().unwrap();
+        let create = warp_domain::ProjectCommand::Create { name, description: None, subdomain: None };
+        warp_store::event_store::execute_project(&cqrs, id, create, &metadata).await.unwrap();
+        if i % 4 == 0 {
+            let archive = warp_domain::ProjectCommand::Archive { expected_version: None };
+            warp_store::event_store::execute_project(&cqrs, id, archive, &metadata).await.unwrap();
+        }
+    }
+    h.wait_count("select count(*) from audit_log", 50).await;
+    let live = warp_store::projections::audit::all(&h.db.pool).await.unwrap();
+
+    let report = warp_store::projections::audit::rebuild(&h.db.pool).await.unwrap();
+    assert_eq!(report.events, 50);
+    let rebuilt = warp_store::projections::audit::all(&h.db.pool).await.unwrap();
+    assert_eq!(rebuilt, live);
+    assert_eq!(live.iter().filter(|r| r.action == "project.archived").count(), 10);
+    assert!(live.iter().all(|r| r.actor.as_deref() == Some("octocat") && r.correlation_id.as_deref() == Some("c")));
+
+    // The live consumer keeps writing into the swapped-in table.
+    let id = uuid::Uuid::now_v7();
+    let create = warp_domain::ProjectCommand::Create { name: "late".to_owned().try_into().unwrap(), description: None, subdomain: None };
+    warp_store::event_store::execute_project(&cqrs, id, create, &metadata).await.unwrap();
+    h.wait_count("select count(*) from audit_log", 51).await;
+}
