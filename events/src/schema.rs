@@ -2,6 +2,11 @@
 
 use schemars::schema_for;
 
+/// [`events_schema`] as committed: pretty JSON with a trailing newline.
+pub fn events_schema_json() -> String {
+    serde_json::to_string_pretty(&events_schema()).expect("schemas serialise") + "\n"
+}
+
 /// One JSON document holding the schema of [`crate::EventEnvelope`] and of every event enum,
 /// keyed by name. Written to `schema/events.schema.json` by `warp schema`.
 pub fn events_schema() -> serde_json::Value {

@@ -42,7 +42,7 @@ impl fmt::Display for DatabaseUrl {
 pub struct DatabaseArgs {
     /// Postgres URL of the event store and projections.
     #[arg(long = "database-url", env = "WARP_DATABASE_URL", value_parser = parse_database_url)]
-    pub database_url: DatabaseUrl,
+    pub database_url: Option<DatabaseUrl>,
     /// Most connections the pool opens.
     #[arg(long, env = "WARP_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,

@@ -78,6 +78,11 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// [`openapi_document`] as committed in `schema/openapi.json`: pretty JSON, trailing newline.
+pub fn openapi_json() -> String {
+    openapi_document().to_pretty_json().expect("the OpenAPI document serialises") + "\n"
+}
+
 /// The application: routes, state, request ids, tracing and timeouts.
 pub fn router(state: AppState) -> Router {
     let (router, _) = routes(&state).split_for_parts();

@@ -119,10 +119,8 @@ async fn token(pool: &PgPool, action: TokenAction) -> anyhow::Result<()> {
 
 fn write_schema(out: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let events = serde_json::to_string_pretty(&warp_events::schema::events_schema())? + "\n";
-    let openapi = warp_api::openapi_document().to_pretty_json()? + "\n";
-    std::fs::write(out.join("events.schema.json"), events)?;
-    std::fs::write(out.join("openapi.json"), openapi)?;
+    std::fs::write(out.join("events.schema.json"), warp_events::schema::events_schema_json())?;
+    std::fs::write(out.join("openapi.json"), warp_api::openapi_json())?;
     println!("wrote {}/events.schema.json and {}/openapi.json", out.display(), out.display());
     Ok(())
 }
