@@ -38,13 +38,16 @@ pub struct AppState {
     pub projects: ProjectCqrs,
     pub nats: async_nats::Client,
     pub names: NatsNames,
+    /// Tripped when the server shuts down; long-lived responses (SSE) end on it so a graceful
+    /// shutdown does not wait for clients forever.
+    pub shutdown: Shutdown,
 }
 
 impl AppState {
     /// State over `pool` and a NATS client for live reads.
     pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
-        Self { pool, projects, nats, names }
+        Self { pool, projects, nats, names, shutdown: Shutdown::new() }
     }
 }
 
@@ -110,7 +113,8 @@ pub async fn serve(state: AppState, listen: SocketAddr, shutdown: Shutdown) -> a
 }
 
 /// Serves on an already bound listener (tests bind port 0).
-pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+pub async fn serve_on(mut state: AppState, listener: tokio::net::TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+    state.shutdown = shutdown.clone();
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
