@@ -41,7 +41,8 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// Span of one request: method, path, request id and correlation id.
+/// Span of one request: method, path, request id, correlation id, and the actor once
+/// authenticated (recorded by [`crate::auth::require_token`]).
 pub fn make_span(request: &Request) -> tracing::Span {
     let ids = request.extensions().get::<RequestIds>();
     tracing::info_span!(
@@ -50,5 +51,6 @@ pub fn make_span(request: &Request) -> tracing::Span {
         http.path = %request.uri().path(),
         request_id = ids.map(|i| i.request_id.as_str()).unwrap_or(""),
         correlation_id = ids.map(|i| i.correlation_id.as_str()).unwrap_or(""),
+        actor = tracing::field::Empty,
     )
 }
