@@ -43,10 +43,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::All { api, relay } => {
             let client = nats::connect(&cli.nats.nats_url, "warp").await?;
             let stop = shutdown::on_signals();
+            // When one service stops (an error, or shutdown), stop the others too.
             let (a, r, p) = tokio::join!(
-                serve_api(pool.clone(), client.clone(), names.clone(), &api, stop.clone()),
-                warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone()),
-                warp_audit::run(pool, client, names, ConsumerOptions::default(), stop.clone()),
+                stop_all_after(stop.clone(), serve_api(pool.clone(), client.clone(), names.clone(), &api, stop.clone())),
+                stop_all_after(stop.clone(), warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone())),
+                stop_all_after(stop.clone(), warp_audit::run(pool, client, names, ConsumerOptions::default(), stop.clone())),
             );
             a.and(r).and(p)
         }
@@ -76,6 +77,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Schema { .. } => unreachable!("handled above"),
     }
+}
+
+/// Runs `service`, then trips `stop` whatever the outcome.
+async fn stop_all_after(stop: Shutdown, service: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let result = service.await;
+    if let Err(error) = &result {
+        tracing::error!(error = %format!("{error:#}"), "a service failed; stopping the others");
+    }
+    stop.cancel();
+    result
 }
 
 async fn serve_api(

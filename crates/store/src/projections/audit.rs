@@ -189,14 +189,38 @@ pub struct RebuildReport {
 /// Rebuilds the audit trail: replays every event in position order into a fresh table, then,
 /// holding a lock that pauses live writers, replays what committed meanwhile and swaps the
 /// fresh table in. Readers keep reading the old table until the swap commits.
+///
+/// # Errors
+/// [`RebuildRunning`] when another rebuild holds the rebuild lock; database errors.
 pub async fn rebuild(pool: &PgPool) -> anyhow::Result<RebuildReport> {
     let started = Instant::now();
     let mut conn = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+        .bind(REBUILD_LOCK_KEY)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !locked {
+        return Err(RebuildRunning.into());
+    }
+    let result = rebuild_locked(pool, &mut conn, started).await;
+    sqlx::query("select pg_advisory_unlock($1)").bind(REBUILD_LOCK_KEY).execute(&mut *conn).await?;
+    result
+}
+
+/// Advisory lock key held while an audit rebuild runs.
+const REBUILD_LOCK_KEY: i64 = 0x7761_7270_6175_6469;
+
+/// Another audit rebuild is running.
+#[derive(Debug, thiserror::Error)]
+#[error("an audit rebuild is already running")]
+pub struct RebuildRunning;
+
+async fn rebuild_locked(pool: &PgPool, conn: &mut PgConnection, started: Instant) -> anyhow::Result<RebuildReport> {
     sqlx::query(&format!("drop table if exists {FRESH}")).execute(&mut *conn).await?;
     sqlx::query(&format!("create table {FRESH} (like {LIVE} including all)")).execute(&mut *conn).await?;
 
     let all_events = format!("select {EVENT_COLUMNS} from events e order by e.global_position");
-    let mut replayed = replay(pool, &mut conn, &all_events).await?;
+    let mut replayed = replay(pool, conn, &all_events).await?;
 
     let mut tx = pool.begin().await?;
     sqlx::query(&format!("lock table {LIVE} in exclusive mode")).execute(&mut *tx).await?;

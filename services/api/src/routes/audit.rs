@@ -72,12 +72,21 @@ pub async fn list_audit(
 /// Rebuilds the audit trail from the event store and swaps it in (admin only).
 #[utoipa::path(
     post, path = "/api/admin/audit/rebuild", tag = "audit",
-    responses((status = 200, body = RebuildReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses(
+        (status = 200, body = RebuildReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "A rebuild is already running", body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 pub async fn rebuild_audit(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<RebuildReport>> {
     user.require_admin()?;
-    let report = audit::rebuild(&state.pool).await.map_err(ApiError::Internal)?;
+    let report = audit::rebuild(&state.pool).await.map_err(|error| {
+        if error.is::<audit::RebuildRunning>() {
+            ApiError::Conflict(error.to_string())
+        } else {
+            ApiError::Internal(error)
+        }
+    })?;
     tracing::info!(audit.events = report.events, duration_ms = report.duration_ms, "audit trail rebuilt");
     Ok(axum::Json(report))
 }

@@ -86,12 +86,13 @@ pub async fn stream_events(
     let deliver_policy = match headers.get("last-event-id") {
         None => DeliverPolicy::New,
         Some(value) => {
-            let last: u64 = value
+            let start_sequence = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.trim().parse().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .and_then(|last| last.checked_add(1))
                 .ok_or_else(|| ApiError::BadRequest("Last-Event-ID must be an event position".into()))?;
-            DeliverPolicy::ByStartSequence { start_sequence: last + 1 }
+            DeliverPolicy::ByStartSequence { start_sequence }
         }
     };
     let js = async_nats::jetstream::new(state.nats.clone());
