@@ -154,10 +154,12 @@ impl<H: Handler> Consumer<H> {
                         error: &error.to_string(),
                         payload: &message.payload,
                     };
-                    match dead_letters::record(&self.pool, letter).await {
+                    match self.record_dead_letter(letter).await {
                         Ok(()) => AckKind::Term,
                         Err(db_error) => {
-                            tracing::error!(error = %db_error, "could not record dead letter; leaving the message for redelivery");
+                            // JetStream will not redeliver past max_deliver: this message now
+                            // lives only in the stream (find it by its sequence in this log line).
+                            tracing::error!(error = %db_error, "could not record dead letter; leaving the message unacknowledged");
                             AckKind::Nak(Some(self.options.backoff(delivered)))
                         }
                     }
@@ -169,6 +171,22 @@ impl<H: Handler> Consumer<H> {
         }
         .instrument(span)
         .await
+    }
+
+    /// Records a dead letter, retrying a few times (Postgres may be restarting).
+    async fn record_dead_letter(&self, letter: NewDeadLetter<'_>) -> sqlx::Result<()> {
+        let mut attempt = 0;
+        loop {
+            match dead_letters::record(&self.pool, letter.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < 4 => {
+                    attempt += 1;
+                    tracing::warn!(error = %error, attempt, "recording a dead letter failed; retrying");
+                    tokio::time::sleep(self.options.backoff(attempt)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Inbox claim + handler + commit, in one transaction.
