@@ -100,6 +100,9 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .with_state(state)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            axum::response::IntoResponse::into_response(error::ApiError::Internal(anyhow::anyhow!("request handler panicked")))
+        }))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::make_span))
         .layer(axum::middleware::from_fn(request_id::assign))
