@@ -49,15 +49,20 @@ impl Drop for TestApp {
 impl TestApp {
     /// An app on the shared NATS server.
     pub async fn spawn() -> Self {
-        Self::spawn_with(TestNats::new().await).await
+        Self::spawn_with(TestNats::new().await, true).await
     }
 
     /// An app whose every NATS connection goes to `url` (e.g. a private `NatsServer`).
     pub async fn spawn_on_nats(url: &str) -> Self {
-        Self::spawn_with(TestNats::at(url).await).await
+        Self::spawn_with(TestNats::at(url).await, true).await
     }
 
-    async fn spawn_with(nats: TestNats) -> Self {
+    /// An app whose read models never catch up (no projection consumers run).
+    pub async fn spawn_without_projections() -> Self {
+        Self::spawn_with(TestNats::new().await, false).await
+    }
+
+    async fn spawn_with(nats: TestNats, projections: bool) -> Self {
         let db = TestDb::new().await;
         nats.apply_definitions().await;
         let shutdown = Shutdown::new();
@@ -77,7 +82,9 @@ impl TestApp {
             reconnect_delay: Duration::from_millis(100),
         };
         let (pool, client, names) = (db.pool.clone(), nats.client.clone(), nats.names.clone());
-        tokio::spawn(warp_audit::run(pool, client, names, options, shutdown.clone()));
+        if projections {
+            tokio::spawn(warp_audit::run(pool, client, names, options, shutdown.clone()));
+        }
 
         let admin = create_token(&db, "alice-admin", Role::Admin).await;
         let member = create_token(&db, "bob-member", Role::Member).await;
@@ -125,8 +132,8 @@ impl TestApp {
         request.header("content-type", "application/json").body(body.to_owned()).send().await.unwrap()
     }
 
-    pub async fn list_projects(&self, token: &Token) -> Response {
-        self.call(Method::GET, "/api/projects", token).send().await.unwrap()
+    pub async fn list_projects(&self, token: &Token, query: &[(&str, &str)]) -> Response {
+        self.call(Method::GET, "/api/projects", token).query(query).send().await.unwrap()
     }
 
     /// `GET /api/projects/{id}`; `id` is a string so tests can send a malformed one.

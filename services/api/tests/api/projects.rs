@@ -30,7 +30,7 @@ async fn creating_a_project_answers_201_with_its_location_and_it_becomes_readabl
     let response = app.get_project(&app.member, &id).await;
     assert_eq!(response.headers()["etag"], "\"1\"");
 
-    let listed: Value = app.list_projects(&app.member).await.json().await.unwrap();
+    let listed: Value = app.list_projects(&app.member, &[]).await.json().await.unwrap();
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{listed}");
     assert_eq!(items[0]["id"], id.as_str());
@@ -47,7 +47,8 @@ async fn a_renamed_project_shows_its_new_name_and_version() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let read = app.project_eventually(id, "the new name is visible", |p| p["name"] == "store").await;
     assert_eq!(read["version"], 2);
-    let listed: Value = app.list_projects(&app.admin).await.json().await.unwrap();
+    assert_eq!(app.get_project(&app.admin, &id.to_string()).await.headers()["etag"], "\"2\"");
+    let listed: Value = app.list_projects(&app.admin, &[]).await.json().await.unwrap();
     assert_eq!(listed["items"][0]["name"], "store");
 }
 
@@ -63,8 +64,10 @@ async fn an_archived_project_refuses_further_changes_with_409() {
 
     let id = id.parse().unwrap();
     app.project_eventually(id, "the project shows as archived", |p| p["archived"] == true).await;
-    let listed: Value = app.list_projects(&app.admin).await.json().await.unwrap();
+    let listed: Value = app.list_projects(&app.admin, &[]).await.json().await.unwrap();
     assert_eq!(listed["items"], json!([]), "archived projects are hidden by default");
+    let listed: Value = app.list_projects(&app.admin, &[("include_archived", "true")]).await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["archived"], true, "{listed}");
 }
 
 #[tokio::test]
@@ -77,7 +80,11 @@ async fn a_second_project_with_a_taken_name_is_refused_with_409() {
         let response = app.create_project(&app.admin, &json!({ "name": name })).await;
         assert_error(response, StatusCode::CONFLICT, "conflict").await;
     }
-    assert_eq!(app.stored_events(None).await.len(), 1, "only the first project was stored");
+    let other = app.create_named("blog").await;
+    app.project_eventually(other, "the second project is projected", |_| true).await;
+    let rename = app.update_project(&app.admin, &other.to_string(), &json!({ "name": "Shop" }), None).await;
+    assert_error(rename, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(app.stored_events(None).await.len(), 2, "only the two creations were stored");
 }
 
 #[tokio::test]
@@ -172,4 +179,60 @@ async fn concurrent_renames_of_the_same_version_let_exactly_one_through() {
     let stale = app.update_project(&app.admin, &id_text, &json!({ "name": "late" }), Some("\"1\"")).await;
     assert_error(stale, StatusCode::CONFLICT, "conflict").await;
     assert_eq!(app.stored_events(Some(id)).await.len(), 2);
+}
+
+#[tokio::test]
+async fn projects_are_listed_oldest_first_in_pages() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for name in ["one", "two", "three"] {
+        let id = app.create_named(name).await;
+        app.project_eventually(id, "the project is projected", |_| true).await;
+        ids.push(id.to_string());
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..3 {
+        let mut query = vec![("limit", "2")];
+        if let Some(cursor) = &after {
+            query.push(("after", cursor.as_str()));
+        }
+        let page: Value = app.list_projects(&app.member, &query).await.json().await.unwrap();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => after = Some(cursor.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let bad = app.list_projects(&app.member, &[("limit", "many")]).await;
+    assert_error(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+}
+
+#[tokio::test]
+async fn a_malformed_if_match_is_refused_with_400_and_a_stale_one_with_409() {
+    let app = TestApp::spawn().await;
+    let id = app.create_named("shop").await.to_string();
+    let rename = json!({ "name": "store" });
+    let malformed = app.update_project(&app.admin, &id, &rename, Some("\"latest\"")).await;
+    assert_error(malformed, StatusCode::BAD_REQUEST, "bad_request").await;
+    let stale = app.update_project(&app.admin, &id, &rename, Some("\"7\"")).await;
+    assert_error(stale, StatusCode::CONFLICT, "conflict").await;
+    assert_eq!(app.update_project(&app.admin, &id, &rename, Some("\"1\"")).await.status(), StatusCode::NO_CONTENT);
+    let read = app.project_eventually(id.parse().unwrap(), "the rename is visible", |p| p["name"] == "store").await;
+    assert_eq!(read["version"], 2);
+}
+
+/// Known bug: the name check reads the projects read model, which trails the event store, so
+/// a duplicate sent before the projection caught up is accepted. The app here runs no
+/// projection consumer, which makes that window permanent. Needs a name reservation written
+/// in the appending transaction; run with `--ignored` to see it fail.
+#[tokio::test]
+#[ignore = "known bug: name uniqueness is checked against the asynchronous read model"]
+async fn a_duplicate_name_sent_before_the_read_model_caught_up_is_refused_with_409() {
+    let app = TestApp::spawn_without_projections().await;
+    let first = app.create_project(&app.admin, &json!({ "name": "shop" })).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let second = app.create_project(&app.admin, &json!({ "name": "shop" })).await;
+    assert_error(second, StatusCode::CONFLICT, "conflict").await;
 }
