@@ -6,6 +6,7 @@
 //! - [`events`]: reading stored events back as [`warp_events::EventEnvelope`]s.
 //! - [`relay`]: the transactional outbox relay (outbox rows → JetStream).
 //! - [`projections`]: read models (projects, audit trail) and the audit rebuild.
+//! - [`project_names`]: unique project names (a claim table beside the event store).
 //! - [`tokens`]: API tokens (hash-only storage).
 //! - [`page`]: cursor pagination shared by list queries.
 
@@ -13,6 +14,7 @@ pub mod event_store;
 pub mod events;
 pub mod migrate;
 pub mod page;
+pub mod project_names;
 pub mod projections;
 pub mod relay;
 pub mod tokens;

@@ -130,15 +130,3 @@ pub async fn list(pool: &PgPool, filter: &ProjectFilter) -> sqlx::Result<Vec<Pro
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<ProjectView>> {
     sqlx::query_as("select * from projects where id = $1").bind(id).fetch_optional(pool).await
 }
-
-/// Whether a live (not archived) project other than `except` already uses `name`
-/// (case-insensitive).
-pub async fn name_taken(pool: &PgPool, name: &str, except: Option<Uuid>) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists(select 1 from projects where lower(name) = lower($1) and not archived and ($2::uuid is null or id <> $2))",
-    )
-    .bind(name)
-    .bind(except)
-    .fetch_one(pool)
-    .await
-}

@@ -10,7 +10,7 @@ use crate::extract::{ApiPath, IfMatch};
 use crate::routes::CommandContext;
 use crate::AppState;
 
-/// Archives a project; it then refuses every change.
+/// Archives a project; it then refuses every change and its name is free again.
 #[utoipa::path(
     post, path = "/api/projects/{id}/archive", tag = "projects",
     params(("id" = Uuid, Path, description = "Project id"), ("If-Match" = Option<String>, Header, description = "Expected version")),
@@ -28,5 +28,7 @@ pub async fn archive_project(
 ) -> ApiResult<StatusCode> {
     let command = ProjectCommand::Archive { expected_version };
     warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await?;
+    // An archived project gives its name back.
+    warp_store::project_names::release_others(&state.pool, id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

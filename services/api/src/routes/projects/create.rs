@@ -8,7 +8,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 use warp_domain::validate::ProjectName;
 use warp_domain::ProjectCommand;
-use warp_store::projections::projects::{self, ProjectView};
+use warp_store::project_names::{self, Claim};
+use warp_store::projections::projects::ProjectView;
 
 use super::parse_opt;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -49,12 +50,15 @@ pub async fn create_project(
     let name = ProjectName::try_from(body.name)?;
     let description = parse_opt(body.description)?;
     let subdomain = parse_opt(body.subdomain)?;
-    if projects::name_taken(&state.pool, name.as_str(), None).await? {
+    let id = Uuid::now_v7();
+    if project_names::claim(&state.pool, name.as_str(), id).await? == Claim::Taken {
         return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
     }
-    let id = Uuid::now_v7();
     let command = ProjectCommand::Create { name: name.clone(), description: description.clone(), subdomain: subdomain.clone() };
-    warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await?;
+    if let Err(error) = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await {
+        project_names::release(&state.pool, name.as_str(), id).await?;
+        return Err(error.into());
+    }
     tracing::info!(project.id = %id, "project created");
     let now = Utc::now();
     let view = ProjectView {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use warp_domain::validate::{Description, ProjectName, Subdomain};
 use warp_domain::ProjectCommand;
-use warp_store::projections::projects;
+use warp_store::project_names::{self, Claim};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, IfMatch};
@@ -50,12 +50,27 @@ pub async fn update_project(
     let name = body.name.map(ProjectName::try_from).transpose()?;
     let description = body.description.map(|d| d.map(Description::try_from).transpose()).transpose()?;
     let subdomain = body.subdomain.map(|s| s.map(Subdomain::try_from).transpose()).transpose()?;
-    if let Some(name) = &name {
-        if projects::name_taken(&state.pool, name.as_str(), Some(id)).await? {
-            return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
-        }
+    let new_name = name.as_ref().map(|n| n.as_str().to_owned());
+    let claim = match &new_name {
+        Some(name) => project_names::claim(&state.pool, name, id).await?,
+        None => Claim::AlreadyHeld,
+    };
+    if claim == Claim::Taken {
+        return Err(ApiError::Conflict(format!("a project named {:?} already exists", new_name.unwrap_or_default())));
     }
     let command = ProjectCommand::Update { name, description, subdomain, expected_version };
-    warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await?;
-    Ok(StatusCode::NO_CONTENT)
+    match warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await {
+        Ok(()) => {
+            if let Some(name) = &new_name {
+                project_names::release_others(&state.pool, id, Some(name)).await?;
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(error) => {
+            if let (Claim::New, Some(name)) = (claim, &new_name) {
+                project_names::release(&state.pool, name, id).await?;
+            }
+            Err(error.into())
+        }
+    }
 }

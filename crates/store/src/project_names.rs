@@ -1,0 +1,69 @@
+//! Unique project names: a reservation table beside the event store.
+//!
+//! A name belongs to one aggregate, so no single aggregate can enforce uniqueness. The API
+//! claims a name (case-insensitively) before the command that uses it and releases it when the
+//! command fails or the project gives the name up. A claim left behind by a crash between claim
+//! and command (its project has no events) is taken over after [`STALE_AFTER_SECONDS`].
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Age after which a claim whose project never got an event may be taken over, in seconds.
+pub const STALE_AFTER_SECONDS: i64 = 60;
+
+/// Outcome of [`claim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The name is now this project's (release it if the command then fails).
+    New,
+    /// The project already held the name.
+    AlreadyHeld,
+    /// Another project holds the name.
+    Taken,
+}
+
+/// Claims `name` (case-insensitively) for `project_id`.
+pub async fn claim(pool: &PgPool, name: &str, project_id: Uuid) -> sqlx::Result<Claim> {
+    let holder: Option<Uuid> = sqlx::query_scalar("select project_id from project_name_claims where name_key = lower($1)")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    if holder == Some(project_id) {
+        return Ok(Claim::AlreadyHeld);
+    }
+    let claimed: Option<Uuid> = sqlx::query_scalar(
+        "insert into project_name_claims as c (name_key, project_id) values (lower($1), $2)
+         on conflict (name_key) do update set project_id = excluded.project_id, claimed_at = now()
+          where c.project_id = excluded.project_id
+             or (c.claimed_at < now() - make_interval(secs => $3)
+                 and not exists (select 1 from events e
+                                  where e.aggregate_type = 'project' and e.aggregate_id = c.project_id::text))
+         returning project_id",
+    )
+    .bind(name)
+    .bind(project_id)
+    .bind(STALE_AFTER_SECONDS as f64)
+    .fetch_optional(pool)
+    .await?;
+    Ok(if claimed == Some(project_id) { Claim::New } else { Claim::Taken })
+}
+
+/// Releases every name `project_id` holds except `keep` (all of them when `keep` is `None`).
+pub async fn release_others(pool: &PgPool, project_id: Uuid, keep: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("delete from project_name_claims where project_id = $1 and ($2::text is null or name_key <> lower($2))")
+        .bind(project_id)
+        .bind(keep)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Releases `name` if `project_id` holds it (after a command that needed it failed).
+pub async fn release(pool: &PgPool, name: &str, project_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("delete from project_name_claims where name_key = lower($1) and project_id = $2")
+        .bind(name)
+        .bind(project_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
