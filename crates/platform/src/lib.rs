@@ -6,12 +6,14 @@
 //! - [`telemetry`]: `tracing` subscriber set-up (text or JSON lines).
 //! - [`shutdown`]: one cancellation token tripped by Ctrl-C or SIGTERM.
 //! - [`db`]: Postgres pool creation.
+//! - [`redact`]: the redactor that masks every secret the panel holds.
 //! - [`nats`]: NATS connection and the JetStream stream/consumer definitions from `nats/`,
 //!   applied idempotently at start-up.
 
 pub mod config;
 pub mod db;
 pub mod nats;
+pub mod redact;
 pub mod shutdown;
 pub mod telemetry;
 
