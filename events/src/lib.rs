@@ -4,6 +4,8 @@
 //! - [`envelope`]: [`EventEnvelope`], the JSON body of every message on the event stream, and
 //!   [`EventMetadata`], the actor/request/correlation ids that travel with each event.
 //! - [`project`]: [`ProjectEvent`], the facts recorded by the `Project` aggregate.
+//! - [`settings`]: [`SettingsEvent`], the facts recorded by the `Settings` aggregate (runtime
+//!   settings; secrets appear only as fingerprints).
 //! - [`subjects`]: stream, subject and message-id naming for NATS JetStream.
 //! - [`schema`]: JSON Schema of every event, generated from these types (committed under
 //!   `schema/` and checked for drift by the test suite).
@@ -14,7 +16,9 @@
 pub mod envelope;
 pub mod project;
 pub mod schema;
+pub mod settings;
 pub mod subjects;
 
 pub use envelope::{EventEnvelope, EventMetadata};
 pub use project::ProjectEvent;
+pub use settings::{SecretName, SettingValues, SettingsEvent};

@@ -15,6 +15,7 @@ pub fn events_schema() -> serde_json::Value {
         "envelope": schema_for!(crate::EventEnvelope),
         "events": {
             crate::project::AGGREGATE_TYPE: schema_for!(crate::ProjectEvent),
+            crate::settings::AGGREGATE_TYPE: schema_for!(crate::SettingsEvent),
         }
     })
 }

@@ -4,12 +4,16 @@
 //! - [`validate`]: the one validation layer: newtypes built with `TryFrom<String>` that every
 //!   entry point (HTTP, CLI, consumers) parses raw input into before a command is built.
 //! - [`project`]: the `Project` aggregate, its commands and errors.
+//! - [`settings`]: the `Settings` aggregate (runtime settings; secrets only as fingerprints)
+//!   and the validation of a settings change.
 //!
 //! Nothing here touches a database, NATS or HTTP: aggregates decide (`handle`) and assign
 //! (`apply`), and the event store wiring lives in `warp-store`.
 
 pub mod project;
+pub mod settings;
 pub mod validate;
 
 pub use project::{Project, ProjectCommand, ProjectError};
+pub use settings::{Settings, SettingsCommand, SettingsError};
 pub use validate::ValidationError;

@@ -1,15 +1,48 @@
 //! The validation layer: raw strings become domain types here, or a [`ValidationError`] that
-//! names the field and says what is wrong.
+//! names the field and says what is wrong. Every entry point (HTTP handlers, settings seeded
+//! from the environment, the CLI, consumers) parses through these types before a command is
+//! built or a process is started.
 //!
 //! Rules are deliberately narrow (allow-lists of characters, bounded lengths) because values
-//! travel on to compose project names, hostnames and file paths.
+//! travel on to compose project names, hostnames, git arguments and file paths. One module per
+//! rule family:
+//! - [`names`]: project names, subdomains, descriptions, GitHub logins.
+//! - [`hostname`]: hostnames and the base domain (RFC 1123).
+//! - [`port`]: ports 1-65535.
+//! - [`git`]: git remote URLs (https, ssh, scp-like) and ref names (git check-ref-format).
+//! - [`path`]: absolute and relative paths, and resolving under a root without symlink escape.
+//! - [`env`]: environment variable names.
+//! - [`container`]: Docker container names and ids, compose project names.
+//! - [`github`]: repository slugs; [`url`]: API base URLs; [`cloudflare`]: Cloudflare ids.
+//! - [`secret`]: API tokens (shape only; never printed).
 
+pub mod cloudflare;
+pub mod container;
+pub mod env;
+pub mod git;
+pub mod github;
+pub mod hostname;
 mod names;
+pub mod path;
+pub mod port;
+pub mod secret;
+pub mod url;
 
+pub use cloudflare::{CloudflareId, TunnelId, TunnelName};
+pub use container::{ComposeProjectName, ContainerId, ContainerName};
+pub use env::EnvVarName;
+pub use git::{GitRef, GitUrl};
+pub use github::RepoSlug;
+pub use hostname::Hostname;
 pub use names::{Description, GithubLogin, ProjectName, Subdomain};
+pub use path::{resolve_under, AbsolutePath, RelativePath};
+pub use port::Port;
+pub use secret::ApiToken;
+pub use url::ApiBaseUrl;
 
 /// A value that failed validation: `field` is the JSON field name as the client sent it,
-/// `message` says what is wrong in words a user can act on.
+/// `message` says what is wrong in words a user can act on. Messages never repeat the rejected
+/// value, so they are safe to log and to return.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct ValidationError {
