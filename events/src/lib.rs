@@ -4,6 +4,8 @@
 //! - [`envelope`]: [`EventEnvelope`], the JSON body of every message on the event stream, and
 //!   [`EventMetadata`], the actor/request/correlation ids that travel with each event.
 //! - [`project`]: [`ProjectEvent`], the facts recorded by the `Project` aggregate.
+//! - [`job`]: [`JobEvent`] and [`JobInput`], the facts recorded by the `Job` aggregate.
+//! - [`logs`]: live job log messages (`warp.logs.job.<id>`).
 //! - [`settings`]: [`SettingsEvent`], the facts recorded by the `Settings` aggregate (runtime
 //!   settings; secrets appear only as fingerprints).
 //! - [`subjects`]: stream, subject and message-id naming for NATS JetStream.
@@ -14,11 +16,14 @@
 //! and adding an upcaster, so that events already stored stay readable.
 
 pub mod envelope;
+pub mod job;
+pub mod logs;
 pub mod project;
 pub mod schema;
 pub mod settings;
 pub mod subjects;
 
 pub use envelope::{EventEnvelope, EventMetadata};
+pub use job::{JobErrorKind, JobEvent, JobInput, JobType};
 pub use project::ProjectEvent;
 pub use settings::{SecretName, SettingValues, SettingsEvent};

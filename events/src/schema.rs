@@ -16,6 +16,7 @@ pub fn events_schema() -> serde_json::Value {
         "events": {
             crate::project::AGGREGATE_TYPE: schema_for!(crate::ProjectEvent),
             crate::settings::AGGREGATE_TYPE: schema_for!(crate::SettingsEvent),
+            crate::job::AGGREGATE_TYPE: schema_for!(crate::JobEvent),
         }
     })
 }

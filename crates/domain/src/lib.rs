@@ -6,14 +6,17 @@
 //! - [`project`]: the `Project` aggregate, its commands and errors.
 //! - [`settings`]: the `Settings` aggregate (runtime settings; secrets only as fingerprints)
 //!   and the validation of a settings change.
+//! - [`job`]: the `Job` aggregate: one long action, queued → running → ended.
 //!
 //! Nothing here touches a database, NATS or HTTP: aggregates decide (`handle`) and assign
 //! (`apply`), and the event store wiring lives in `warp-store`.
 
+pub mod job;
 pub mod project;
 pub mod settings;
 pub mod validate;
 
+pub use job::{Job, JobCommand, JobError, JobStatus};
 pub use project::{Project, ProjectCommand, ProjectError};
 pub use settings::{Settings, SettingsCommand, SettingsError};
 pub use validate::ValidationError;

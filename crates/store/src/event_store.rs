@@ -8,7 +8,7 @@ use std::sync::Arc;
 use cqrs_es::AggregateError;
 use postgres_es::PostgresCqrs;
 use sqlx::PgPool;
-use warp_domain::{Project, ProjectCommand, ProjectError};
+use warp_domain::{Job, JobCommand, JobError, Project, ProjectCommand, ProjectError};
 use warp_events::EventMetadata;
 
 /// Command bus of the `Project` aggregate.
@@ -27,5 +27,23 @@ pub async fn execute_project(
     command: ProjectCommand,
     metadata: &EventMetadata,
 ) -> Result<(), AggregateError<ProjectError>> {
+    cqrs.execute_with_metadata(&id.to_string(), command, metadata.to_map()).await
+}
+
+/// Command bus of the `Job` aggregate.
+pub type JobCqrs = Arc<PostgresCqrs<Job>>;
+
+/// A `Job` command bus on `pool`.
+pub fn job_cqrs(pool: PgPool) -> JobCqrs {
+    Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
+}
+
+/// Executes `command` on job `id` with `metadata` stored beside each resulting event.
+pub async fn execute_job(
+    cqrs: &JobCqrs,
+    id: uuid::Uuid,
+    command: JobCommand,
+    metadata: &EventMetadata,
+) -> Result<(), AggregateError<JobError>> {
     cqrs.execute_with_metadata(&id.to_string(), command, metadata.to_map()).await
 }

@@ -4,17 +4,22 @@
 //! - [`migrate`]: the sqlx migrations under `migrations/`, applied at start-up.
 //! - [`event_store`]: `cqrs-es` frameworks over the `postgres-es` event repository.
 //! - [`events`]: reading stored events back as [`warp_events::EventEnvelope`]s.
+//! - [`job_logs`]: stored job log lines.
 //! - [`relay`]: the transactional outbox relay (outbox rows → JetStream).
-//! - [`projections`]: read models (projects, audit trail) and the audit rebuild.
+//! - [`projections`]: read models (projects, jobs, audit trail) and the audit rebuild.
 //! - [`project_names`]: unique project names (a claim table beside the event store).
+//! - [`settings`]: runtime settings: the `Settings` command bus, its read model and the
+//!   encrypted secret store (XChaCha20-Poly1305 under `WARP_SECRET_KEY`, key check, rotation).
 //! - [`tokens`]: API tokens (hash-only storage).
 //! - [`page`]: cursor pagination shared by list queries.
 
 pub mod event_store;
 pub mod events;
+pub mod job_logs;
 pub mod migrate;
 pub mod page;
 pub mod project_names;
 pub mod projections;
 pub mod relay;
+pub mod settings;
 pub mod tokens;

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cqrs_es::AggregateError;
 use serde::Serialize;
-use warp_domain::{ProjectError, ValidationError};
+use warp_domain::{JobError, ProjectError, ValidationError};
 
 /// An API failure.
 #[derive(Debug)]
@@ -118,6 +118,25 @@ impl From<AggregateError<ProjectError>> for ApiError {
             AggregateError::AggregateConflict => ApiError::Conflict(
                 "the project was changed by another request at the same time; read it again and retry".into(),
             ),
+            AggregateError::DatabaseConnectionError(error) => {
+                tracing::warn!(error = %error, "event store unreachable");
+                ApiError::Unavailable("the event store is not reachable".into())
+            }
+            AggregateError::DeserializationError(error) | AggregateError::UnexpectedError(error) => {
+                ApiError::Internal(anyhow::anyhow!(error))
+            }
+        }
+    }
+}
+
+impl From<AggregateError<JobError>> for ApiError {
+    fn from(error: AggregateError<JobError>) -> Self {
+        match error {
+            AggregateError::UserError(JobError::NotFound) => ApiError::NotFound("job not found".into()),
+            AggregateError::UserError(refused) => ApiError::Conflict(refused.to_string()),
+            AggregateError::AggregateConflict => {
+                ApiError::Conflict("the job changed at the same time; read it again and retry".into())
+            }
             AggregateError::DatabaseConnectionError(error) => {
                 tracing::warn!(error = %error, "event store unreachable");
                 ApiError::Unavailable("the event store is not reachable".into())

@@ -29,13 +29,14 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use warp_platform::{NatsNames, Shutdown};
-use warp_store::event_store::{self, ProjectCqrs};
+use warp_store::event_store::{self, JobCqrs, ProjectCqrs};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub projects: ProjectCqrs,
+    pub jobs: JobCqrs,
     pub nats: async_nats::Client,
     pub names: NatsNames,
     /// Tripped when the server shuts down; long-lived responses (SSE) end on it so a graceful
@@ -47,7 +48,8 @@ impl AppState {
     /// State over `pool` and a NATS client for live reads.
     pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
-        Self { pool, projects, nats, names, shutdown: Shutdown::new() }
+        let jobs = event_store::job_cqrs(pool.clone());
+        Self { pool, projects, jobs, nats, names, shutdown: Shutdown::new() }
     }
 }
 
@@ -58,6 +60,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let api = OpenApiRouter::new()
         .merge(routes::projects::router())
+        .merge(routes::jobs::router())
         .merge(routes::audit::router())
         .merge(routes::events::router())
         .merge(routes::dead_letters::router())

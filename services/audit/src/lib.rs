@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`handlers::audit`]: every event → one `audit_log` row (consumer `audit`).
-//! - [`handlers::projects`]: project events → the `projects` read model (consumer
+//! - [`handlers::read_models`]: project and job events → the `projects` and `jobs` read models (consumer
 //!   `projections`).
 //! - [`run`]: both consumers until shutdown. Rebuilding the audit trail is
 //!   [`warp_store::projections::audit::rebuild`] (`warp audit rebuild`, or the admin endpoint).
@@ -38,7 +38,7 @@ pub async fn run(
         js,
         names,
         nats::consumer_config("projections")?,
-        handlers::projects::ProjectsHandler,
+        handlers::read_models::ReadModelsHandler,
         options,
     )?;
     let (a, p) = tokio::join!(audit.run(shutdown.clone()), projections.run(shutdown));

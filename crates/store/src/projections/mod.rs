@@ -4,6 +4,7 @@
 //! records the consumer inbox row), so an event is applied exactly once in effect.
 
 pub mod audit;
+pub mod jobs;
 pub mod projects;
 
 /// Why a projection could not apply an event.

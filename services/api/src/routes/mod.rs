@@ -4,6 +4,7 @@ pub mod audit;
 pub mod dead_letters;
 pub mod events;
 pub mod health;
+pub mod jobs;
 pub mod projects;
 pub mod tokens;
 

@@ -1,4 +1,4 @@
 //! One handler per consumer.
 
 pub mod audit;
-pub mod projects;
+pub mod read_models;

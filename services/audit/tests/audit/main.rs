@@ -7,7 +7,7 @@ use std::time::Duration;
 use helpers::{created, project_event, Harness, WAIT};
 use sqlx::PgConnection;
 use warp_audit::handlers::audit::AuditHandler;
-use warp_audit::handlers::projects::ProjectsHandler;
+use warp_audit::handlers::read_models::ReadModelsHandler;
 use warp_consumer_kit::{Handler, HandlerError};
 use warp_events::EventEnvelope;
 use warp_test_support::eventually;
@@ -90,7 +90,7 @@ async fn a_project_event_that_arrives_before_its_predecessor_waits_for_it() {
     let h = Harness::new().await;
     let id = uuid::Uuid::now_v7().to_string();
     let renamed = serde_json::json!({"ProjectRenamed": {"from": "a", "to": "b"}});
-    h.spawn_consumer("gap-test", 50, ProjectsHandler);
+    h.spawn_consumer("gap-test", 50, ReadModelsHandler);
     h.publish(&project_event(&id, 2, 2, renamed), true).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(h.count("select count(*) from projects").await, 0, "nothing to rename yet");

@@ -1,0 +1,41 @@
+//! What an executor gets for one attempt.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use warp_events::JobInput;
+
+use crate::log::JobLog;
+use crate::process::{self, ProcessSpec};
+use crate::JobFailure;
+
+/// One running attempt of a job.
+pub struct JobContext {
+    pub job_id: Uuid,
+    pub input: JobInput,
+    /// 1-based attempt number.
+    pub attempt: u32,
+    pub log: JobLog,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) kill_grace: Duration,
+}
+
+impl JobContext {
+    /// Trips when the job is cancelled, times out, or the worker shuts down.
+    pub fn cancelled(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Runs `spec` to completion with the job's cancel applied; a non-zero exit is a failure
+    /// naming the program and its exit status.
+    pub async fn run(&self, spec: &ProcessSpec) -> Result<(), JobFailure> {
+        let status = process::run(spec, &self.log, &self.cancel, self.kill_grace).await?;
+        if status.success() {
+            Ok(())
+        } else {
+            let program = spec.program.to_string_lossy();
+            Err(JobFailure::failed(format!("{program} exited with {status}")))
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Processes of a job: argument lists only (never a shell), each in its own process group so
+//! cancel and timeout kill everything it started.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::sync::CancellationToken;
+use warp_events::logs::LogStream;
+
+use crate::lines::LineSplitter;
+use crate::log::JobLog;
+use crate::JobFailure;
+
+/// A process to run: program, arguments, working directory and extra environment.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl ProcessSpec {
+    /// `program` with `args`, in the current directory, with the panel's environment.
+    pub fn new<I, A>(program: impl Into<OsString>, args: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<OsString>,
+    {
+        Self { program: program.into(), args: args.into_iter().map(Into::into).collect(), cwd: None, env: Vec::new() }
+    }
+
+    /// Runs in `dir`.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Adds one environment variable.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// Runs `spec`, logging its stdout and stderr line by line. When `cancel` trips, the process
+/// group gets SIGTERM, then SIGKILL after `grace`, and the result is [`JobFailure::Stopped`].
+/// When the process exits, whatever it left running in its group is killed too.
+///
+/// # Errors
+/// [`JobFailure::Failed`] when the program cannot be started; [`JobFailure::Stopped`] on cancel.
+pub async fn run(spec: &ProcessSpec, log: &JobLog, cancel: &CancellationToken, grace: Duration) -> Result<ExitStatus, JobFailure> {
+    let mut command = tokio::process::Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(dir) = &spec.cwd {
+        command.current_dir(dir);
+    }
+    let program = spec.program.to_string_lossy().into_owned();
+    let mut child = command
+        .spawn()
+        .map_err(|error| JobFailure::failed(format!("could not start {program}: {error}")))?;
+    let group = child.id().map(|pid| Pid::from_raw(pid as i32));
+    let stdout = child.stdout.take().map(|out| tokio::spawn(pump(out, log.clone(), LogStream::Stdout)));
+    let stderr = child.stderr.take().map(|err| tokio::spawn(pump(err, log.clone(), LogStream::Stderr)));
+
+    let outcome = tokio::select! {
+        status = child.wait() => status.map_err(|e| JobFailure::failed(format!("waiting for {program}: {e}"))),
+        _ = cancel.cancelled() => {
+            signal_group(group, Signal::SIGTERM);
+            tokio::select! {
+                _ = child.wait() => {}
+                _ = tokio::time::sleep(grace) => {
+                    log.system(&format!("{program} did not stop within {} s of SIGTERM; sending SIGKILL", grace.as_secs()));
+                    signal_group(group, Signal::SIGKILL);
+                    let _ = child.wait().await;
+                }
+            }
+            Err(JobFailure::Stopped)
+        }
+    };
+    // Anything the process left behind in its group would keep our pipes open.
+    signal_group(group, Signal::SIGKILL);
+    for reader in [stdout, stderr].into_iter().flatten() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+    }
+    outcome
+}
+
+fn signal_group(group: Option<Pid>, signal: Signal) {
+    if let Some(group) = group {
+        // ESRCH (group already gone) is fine.
+        let _ = killpg(group, signal);
+    }
+}
+
+async fn pump(mut source: impl AsyncRead + Unpin, log: JobLog, stream: LogStream) {
+    let mut splitter = LineSplitter::default();
+    let mut buffer = vec![0u8; 8192];
+    loop {
+        match source.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                for line in splitter.push(&buffer[..n]) {
+                    log.line(stream, &line);
+                }
+            }
+        }
+    }
+    if let Some(line) = splitter.finish() {
+        log.line(stream, &line);
+    }
+}

@@ -1,0 +1,224 @@
+//! The `jobs` read model: one row per job at the version of its last event.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+use warp_events::{EventEnvelope, JobEvent};
+
+use super::ProjectionError;
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct JobView {
+    pub id: Uuid,
+    /// `deploy`, `create_from_template`, `quick_service`, `publish_route`, `restart_tunnel`.
+    pub job_type: String,
+    /// The typed input (see `JobInput`).
+    #[schema(value_type = Object)]
+    pub input: serde_json::Value,
+    pub project_id: Option<Uuid>,
+    /// `project:<id>` or `tunnel`: jobs with one target run one at a time.
+    pub target: String,
+    /// `queued`, `running`, `succeeded`, `failed`, `cancelled`, `timed_out`.
+    pub status: String,
+    /// Attempts started so far.
+    pub attempt: i32,
+    pub max_attempts: i32,
+    /// Limit on one attempt's run time, seconds.
+    pub timeout_seconds: i64,
+    pub cancel_requested: bool,
+    /// The worker running (or that last ran) the job.
+    pub worker: Option<String>,
+    /// `execution_failed`, `interrupted`, `unsupported` or `internal` when failed.
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+    /// Order of the job within its target's queue (also the list cursor).
+    pub queue_position: i64,
+    pub version: i64,
+    pub created_by: Option<String>,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Applies one job event; events already applied are no-ops and an event whose predecessor is
+/// missing fails with [`ProjectionError::Gap`].
+pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), ProjectionError> {
+    if envelope.aggregate_type != warp_events::job::AGGREGATE_TYPE {
+        return Ok(());
+    }
+    let Ok(id) = envelope.aggregate_id.parse::<Uuid>() else {
+        return Ok(());
+    };
+    let event: JobEvent = serde_json::from_value(envelope.payload.clone())
+        .map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?;
+    let version: Option<i64> = sqlx::query_scalar("select version from jobs where id = $1 for update")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let current = version.unwrap_or(0);
+    if envelope.sequence <= current {
+        return Ok(());
+    }
+    if envelope.sequence != current + 1 {
+        return Err(ProjectionError::Gap {
+            aggregate_id: envelope.aggregate_id.clone(),
+            sequence: envelope.sequence,
+            expected: current + 1,
+        });
+    }
+    let (seq, at) = (envelope.sequence, envelope.recorded_at);
+    match event {
+        JobEvent::JobQueued { input, project_id, timeout_seconds, max_attempts } => {
+            sqlx::query(
+                "insert into jobs (id, job_type, input, project_id, target, status, max_attempts, timeout_seconds,
+                                   queue_position, version, created_by, queued_at)
+                 values ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(id)
+            .bind(input.job_type().as_str())
+            .bind(serde_json::to_value(&input).map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?)
+            .bind(project_id)
+            .bind(input.target())
+            .bind(max_attempts as i32)
+            .bind(timeout_seconds as i64)
+            .bind(envelope.global_position)
+            .bind(seq)
+            .bind(&envelope.metadata.actor)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        JobEvent::JobStarted { worker, attempt } => {
+            sqlx::query("update jobs set status = 'running', worker = $4, attempt = $5, started_at = $3, version = $2 where id = $1")
+                .bind(id)
+                .bind(seq)
+                .bind(at)
+                .bind(worker)
+                .bind(attempt as i32)
+                .execute(&mut *conn)
+                .await?;
+        }
+        JobEvent::JobCancelRequested {} => {
+            sqlx::query("update jobs set cancel_requested = true, version = $2 where id = $1")
+                .bind(id)
+                .bind(seq)
+                .execute(&mut *conn)
+                .await?;
+        }
+        JobEvent::JobRequeued { reason } => {
+            sqlx::query("update jobs set status = 'queued', error_message = $3, version = $2 where id = $1")
+                .bind(id)
+                .bind(seq)
+                .bind(reason)
+                .execute(&mut *conn)
+                .await?;
+        }
+        JobEvent::JobSucceeded {} => finish(conn, id, seq, at, "succeeded", None, None).await?,
+        JobEvent::JobCancelled {} => finish(conn, id, seq, at, "cancelled", None, None).await?,
+        JobEvent::JobTimedOut { timeout_seconds } => {
+            let message = format!("timed out after {timeout_seconds} s");
+            finish(conn, id, seq, at, "timed_out", None, Some(message)).await?
+        }
+        JobEvent::JobFailed { kind, message } => {
+            let kind = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+            finish(conn, id, seq, at, "failed", kind, Some(message)).await?
+        }
+    }
+    Ok(())
+}
+
+async fn finish(
+    conn: &mut PgConnection,
+    id: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    status: &str,
+    error_kind: Option<String>,
+    error_message: Option<String>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update jobs set status = $4, error_kind = $5, error_message = coalesce($6, error_message),
+                finished_at = $3, version = $2
+          where id = $1",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(at)
+    .bind(status)
+    .bind(error_kind)
+    .bind(error_message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Filters of [`list`]; all optional and combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub status: Option<String>,
+    pub job_type: Option<String>,
+    pub project_id: Option<Uuid>,
+    /// Cursor: only jobs with a lower `queue_position` (pages go newest first).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Jobs matching `filter`, newest first.
+pub async fn list(pool: &PgPool, filter: &JobFilter) -> sqlx::Result<Vec<JobView>> {
+    sqlx::query_as(
+        "select * from jobs
+          where ($1::text is null or status = $1)
+            and ($2::text is null or job_type = $2)
+            and ($3::uuid is null or project_id = $3)
+            and ($4::bigint is null or queue_position < $4)
+          order by queue_position desc
+          limit $5",
+    )
+    .bind(&filter.status)
+    .bind(&filter.job_type)
+    .bind(filter.project_id)
+    .bind(filter.before)
+    .bind(filter.limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// One job, if the read model has it.
+pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<JobView>> {
+    sqlx::query_as("select * from jobs where id = $1").bind(id).fetch_optional(pool).await
+}
+
+/// Queued jobs of `job_types` that may start now: nothing of their target runs, no earlier job
+/// of their target waits, and their target is not in `busy_targets`. First in queue order.
+pub async fn runnable(
+    pool: &PgPool,
+    job_types: &[String],
+    busy_targets: &[String],
+    limit: i64,
+) -> sqlx::Result<Vec<JobView>> {
+    sqlx::query_as(
+        "select j.* from jobs j
+          where j.status = 'queued' and not j.cancel_requested
+            and j.job_type = any($1) and not (j.target = any($2))
+            and not exists (select 1 from jobs r where r.target = j.target and r.status = 'running')
+            and not exists (select 1 from jobs e where e.target = j.target and e.status = 'queued'
+                                                   and e.queue_position < j.queue_position)
+          order by j.queue_position
+          limit $3",
+    )
+    .bind(job_types)
+    .bind(busy_targets)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Jobs the read model shows as running: `(id, target)`.
+pub async fn running(pool: &PgPool, job_types: &[String]) -> sqlx::Result<Vec<(Uuid, String)>> {
+    sqlx::query_as("select id, target from jobs where status = 'running' and job_type = any($1)")
+        .bind(job_types)
+        .fetch_all(pool)
+        .await
+}
