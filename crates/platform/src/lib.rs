@@ -7,6 +7,7 @@
 //! - [`shutdown`]: one cancellation token tripped by Ctrl-C or SIGTERM.
 //! - [`db`]: Postgres pool creation.
 //! - [`redact`]: the redactor that masks every secret the panel holds.
+//! - [`secret_key`]: the master key for secrets at rest (`WARP_SECRET_KEY`), weak keys refused.
 //! - [`nats`]: NATS connection and the JetStream stream/consumer definitions from `nats/`,
 //!   applied idempotently at start-up.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod nats;
 pub mod redact;
+pub mod secret_key;
 pub mod shutdown;
 pub mod telemetry;
 

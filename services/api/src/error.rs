@@ -148,5 +148,23 @@ impl From<AggregateError<JobError>> for ApiError {
     }
 }
 
+impl From<AggregateError<warp_domain::SettingsError>> for ApiError {
+    fn from(error: AggregateError<warp_domain::SettingsError>) -> Self {
+        match error {
+            AggregateError::UserError(refused) => ApiError::Conflict(format!("{refused}; read them again")),
+            AggregateError::AggregateConflict => ApiError::Conflict(
+                "the settings were changed by another request at the same time; read them again and retry".into(),
+            ),
+            AggregateError::DatabaseConnectionError(error) => {
+                tracing::warn!(error = %error, "event store unreachable");
+                ApiError::Unavailable("the event store is not reachable".into())
+            }
+            AggregateError::DeserializationError(error) | AggregateError::UnexpectedError(error) => {
+                ApiError::Internal(anyhow::anyhow!(error))
+            }
+        }
+    }
+}
+
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -29,6 +29,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use warp_platform::{NatsNames, Shutdown};
+use warp_store::settings::SettingsStore;
 use warp_store::event_store::{self, JobCqrs, ProjectCqrs};
 
 /// What every handler can reach.
@@ -39,17 +40,21 @@ pub struct AppState {
     pub jobs: JobCqrs,
     pub nats: async_nats::Client,
     pub names: NatsNames,
+    /// Runtime settings and the encrypted secret store (opened with the master key).
+    pub settings: SettingsStore,
+    /// HTTP client that checks changed tokens against their APIs.
+    pub token_checks: routes::settings::TokenChecks,
     /// Tripped when the server shuts down; long-lived responses (SSE) end on it so a graceful
     /// shutdown does not wait for clients forever.
     pub shutdown: Shutdown,
 }
 
 impl AppState {
-    /// State over `pool` and a NATS client for live reads.
-    pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames) -> Self {
+    /// State over `pool`, a NATS client for live reads, and the opened settings store.
+    pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames, settings: SettingsStore) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
         let jobs = event_store::job_cqrs(pool.clone());
-        Self { pool, projects, jobs, nats, names, shutdown: Shutdown::new() }
+        Self { pool, projects, jobs, nats, names, settings, token_checks: Default::default(), shutdown: Shutdown::new() }
     }
 }
 
@@ -64,7 +69,8 @@ fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(routes::audit::router())
         .merge(routes::events::router())
         .merge(routes::dead_letters::router())
-        .merge(routes::tokens::router());
+        .merge(routes::tokens::router())
+        .merge(routes::settings::router());
     (api, routes::health::router())
 }
 

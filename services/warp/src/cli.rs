@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 use warp_platform::telemetry::LogFormat;
+use warp_platform::secret_key::SecretKeyArgs;
 use warp_platform::{DatabaseArgs, NatsArgs};
 use warp_relay::RelayArgs;
 
@@ -15,6 +16,10 @@ pub struct Cli {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub nats: NatsArgs,
+    #[command(flatten)]
+    pub secret_key: SecretKeyArgs,
+    #[command(flatten)]
+    pub seed: crate::secrets::SeedArgs,
     /// Log line format.
     #[arg(long, env = "WARP_LOG_FORMAT", value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -63,6 +68,11 @@ pub enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+    /// Manage the encryption of secrets at rest.
+    Secrets {
+        #[command(subcommand)]
+        action: crate::secrets::SecretsAction,
     },
     /// Write the generated JSON Schema of events and the OpenAPI document into `schema/`.
     Schema {

@@ -21,8 +21,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let names = cli.nats.names();
     match cli.command {
         Command::Api(api) => {
+            let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
             let client = nats::connect(&cli.nats.nats_url, "warp-api").await?;
-            serve_api(pool, client, names, &api, shutdown::on_signals()).await
+            serve_api(pool, client, names, settings, &api, shutdown::on_signals()).await
         }
         Command::Relay(relay) => {
             let client = nats::connect(&cli.nats.nats_url, "warp-relay").await?;
@@ -41,11 +42,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::All { api, relay } => {
+            let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
             let client = nats::connect(&cli.nats.nats_url, "warp").await?;
             let stop = shutdown::on_signals();
             // When one service stops (an error, or shutdown), stop the others too.
             let (a, r, p) = tokio::join!(
-                stop_all_after(stop.clone(), serve_api(pool.clone(), client.clone(), names.clone(), &api, stop.clone())),
+                stop_all_after(stop.clone(), serve_api(pool.clone(), client.clone(), names.clone(), settings, &api, stop.clone())),
                 stop_all_after(stop.clone(), warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone())),
                 stop_all_after(stop.clone(), warp_audit::run(pool, client, names, ConsumerOptions::default(), stop.clone())),
             );
@@ -59,6 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { action } => token(&pool, action).await,
+        Command::Secrets { action } => crate::secrets::run(&pool, &cli.secret_key, action).await,
         Command::DeadLetters { consumer, limit } => {
             let letters = warp_consumer_kit::dead_letters::list(&pool, consumer.as_deref(), limit).await?;
             for letter in &letters {
@@ -93,10 +96,11 @@ async fn serve_api(
     pool: PgPool,
     client: async_nats::Client,
     names: warp_platform::NatsNames,
+    settings: warp_store::settings::SettingsStore,
     api: &ApiArgs,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
-    let state = warp_api::AppState::new(pool, client, names);
+    let state = warp_api::AppState::new(pool, client, names, settings);
     warp_api::serve(state, api.listen, stop).await
 }
 

@@ -14,7 +14,7 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use warp_events::settings::{CloudflaredRestart, SecretName, SettingValues, SettingsEvent, SubdomainRule, TunnelMode};
 
-pub use patch::{apply_patch, RawField, RawSettingsPatch, SecretChanges, ValidValues, MAX_LIST_LEN};
+pub use patch::{apply_patch, present, RawField, RawSettingsPatch, SecretChanges, ValidValues, MAX_LIST_LEN};
 
 /// Defaults before anything is configured (and before environment seeds are applied).
 pub fn default_values() -> SettingValues {

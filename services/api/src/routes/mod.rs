@@ -6,6 +6,7 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod projects;
+pub mod settings;
 pub mod tokens;
 
 use axum::extract::FromRequestParts;

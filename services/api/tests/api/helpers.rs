@@ -7,7 +7,10 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 use warp_consumer_kit::ConsumerOptions;
-use warp_platform::Shutdown;
+use warp_platform::redact::Redactor;
+use warp_platform::secret_key::SecretKey;
+use warp_platform::{NatsNames, Shutdown};
+use warp_store::settings::SettingsStore;
 use warp_relay::RelayArgs;
 use warp_store::tokens::{self, Role};
 use warp_test_support::{eventually, TestDb, TestNats};
@@ -37,6 +40,13 @@ pub struct TestApp {
     pub db: TestDb,
     pub admin: Token,
     pub member: Token,
+    /// The master key the settings store was opened with.
+    pub key: SecretKey,
+    /// The redactor the settings store registers secrets with.
+    pub redactor: Redactor,
+    /// This test's NATS connection and stream names.
+    pub nats_client: async_nats::Client,
+    pub names: NatsNames,
     shutdown: Shutdown,
 }
 
@@ -69,7 +79,11 @@ impl TestApp {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the api");
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone());
+        let key = SecretKey::generate();
+        let redactor = Redactor::default();
+        let settings = SettingsStore::open(db.pool.clone(), &key, redactor.clone()).await.expect("open the settings store");
+        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings);
+        let (nats_client, test_names) = (nats.client.clone(), nats.names.clone());
         tokio::spawn(warp_api::serve_on(state, listener, shutdown.clone()));
 
         let relay = RelayArgs { batch_size: 64, poll_ms: 50 };
@@ -89,7 +103,7 @@ impl TestApp {
         let admin = create_token(&db, "alice-admin", Role::Admin).await;
         let member = create_token(&db, "bob-member", Role::Member).await;
         let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap();
-        Self { address, client, db, admin, member, shutdown }
+        Self { address, client, db, admin, member, key, redactor, nats_client, names: test_names, shutdown }
     }
 
     /// A further token for `login`.
@@ -186,6 +200,31 @@ impl TestApp {
 
     pub async fn revoke_token(&self, token: &Token, id: Uuid) -> Response {
         self.call(Method::DELETE, &format!("/api/tokens/{id}"), token).send().await.unwrap()
+    }
+
+    // --- /api/settings -----------------------------------------------------------------------
+
+    pub async fn get_settings(&self, token: &Token) -> Response {
+        self.call(Method::GET, "/api/settings", token).send().await.unwrap()
+    }
+
+    pub async fn put_settings(&self, token: &Token, body: &Value, if_match: Option<&str>) -> Response {
+        let mut request = self.call(Method::PUT, "/api/settings", token).json(body);
+        if let Some(version) = if_match {
+            request = request.header("if-match", version);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A second API over the same database (a restart), with `key`; its address, or the error
+    /// the settings store gave when opening.
+    pub async fn spawn_api_again(&self, key: &SecretKey) -> anyhow::Result<String> {
+        let settings = SettingsStore::open(self.db.pool.clone(), key, Redactor::default()).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = format!("http://{}", listener.local_addr()?);
+        let state = warp_api::AppState::new(self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), settings);
+        tokio::spawn(warp_api::serve_on(state, listener, self.shutdown.clone()));
+        Ok(address)
     }
 
     pub async fn healthz(&self) -> Response {
