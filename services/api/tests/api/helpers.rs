@@ -106,6 +106,11 @@ impl TestApp {
         Self { address, client, db, admin, member, key, redactor, nats_client, names: test_names, shutdown }
     }
 
+    /// The token that stops every task of this app (for in-process workers).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
     /// A further token for `login`.
     pub async fn new_token(&self, login: &str, role: Role) -> Token {
         create_token(&self.db, login, role).await

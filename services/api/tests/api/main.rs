@@ -7,6 +7,7 @@ mod auth;
 mod events;
 mod health;
 mod helpers;
+mod jobs;
 mod metadata;
 mod projects;
 mod sse;
