@@ -35,6 +35,8 @@ pub struct RunnerConfig {
     pub cancel_poll: Duration,
     /// Time between SIGTERM and SIGKILL when a job's processes are stopped.
     pub kill_grace: Duration,
+    /// Least time between two checks for jobs whose worker died.
+    pub recovery_interval: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -45,6 +47,7 @@ impl Default for RunnerConfig {
             poll_interval: Duration::from_secs(1),
             cancel_poll: Duration::from_millis(250),
             kill_grace: Duration::from_secs(10),
+            recovery_interval: Duration::from_secs(5),
         }
     }
 }
@@ -102,9 +105,13 @@ impl Runner {
         listener.listen(JOBS_CHANNEL).await?;
         let mut tasks = JoinSet::new();
         tracing::info!(worker = %self.config.worker, job.types = ?self.job_types(), "job runner started");
+        let mut last_recovery: Option<tokio::time::Instant> = None;
         loop {
-            if let Err(error) = self.recover_orphans().await {
-                tracing::warn!(error = %format!("{error:#}"), "checking for interrupted jobs failed");
+            if last_recovery.is_none_or(|at| at.elapsed() >= self.config.recovery_interval) {
+                last_recovery = Some(tokio::time::Instant::now());
+                if let Err(error) = self.recover_orphans().await {
+                    tracing::warn!(error = %format!("{error:#}"), "checking for interrupted jobs failed");
+                }
             }
             if let Err(error) = self.fill(&mut tasks, &shutdown).await {
                 tracing::warn!(error = %format!("{error:#}"), "claiming jobs failed");

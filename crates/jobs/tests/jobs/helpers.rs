@@ -66,6 +66,7 @@ impl Harness {
             poll_interval: Duration::from_millis(100),
             cancel_poll: Duration::from_millis(50),
             kill_grace: Duration::from_millis(500),
+            recovery_interval: Duration::from_millis(200),
         }
     }
 
