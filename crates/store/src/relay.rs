@@ -93,8 +93,8 @@ impl Relay {
         Self { pool, js, names, config }
     }
 
-    /// Runs until `shutdown`: waits for leadership, then publishes. Returns `Err` only for a
-    /// [`CrashPoint`] or when Postgres cannot be reached at all for leadership.
+    /// Runs until `shutdown`: waits for leadership, then publishes. Postgres and NATS outages
+    /// are retried; returns `Err` only at a [`CrashPoint`].
     pub async fn run(&self, shutdown: Shutdown) -> anyhow::Result<()> {
         while !shutdown.is_cancelled() {
             let Some(mut lock) = self.acquire_leadership(&shutdown).await? else {
