@@ -282,6 +282,16 @@ impl TestApp {
     }
 }
 
+/// The body of `GET /api/events?after=0` once it lists at least `count` events.
+pub async fn eventually_events(app: &TestApp, count: usize) -> String {
+    eventually(CATCH_UP, &format!("/api/events lists {count} events"), || async {
+        let text = app.list_events(&app.admin, 0).await.text().await.ok()?;
+        let body: Value = serde_json::from_str(&text).ok()?;
+        (body["events"].as_array()?.len() >= count).then_some(text)
+    })
+    .await
+}
+
 async fn create_token(db: &TestDb, login: &str, role: Role) -> Token {
     let (info, secret) = tokens::create(&db.pool, login, "test", role).await.expect("create a token");
     Token { id: info.id, login: info.login, secret }

@@ -5,9 +5,12 @@
 mod audit;
 mod auth;
 mod events;
+mod fakes;
 mod health;
 mod helpers;
 mod jobs;
 mod metadata;
 mod projects;
+mod security;
+mod settings;
 mod sse;

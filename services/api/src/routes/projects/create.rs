@@ -23,7 +23,9 @@ use crate::AppState;
 pub struct CreateProject {
     /// 1-64 ASCII letters, digits, spaces, `.`, `_`, `-`; starts with a letter or digit.
     pub name: String,
-    /// At most 500 characters, no control characters.
+    /// At most 500 characters, no control characters. Free text (`format: free-text`): kept
+    /// as data, never used as a name, path or argument.
+    #[schema(format = "free-text")]
     pub description: Option<String>,
     /// One RFC 1123 label (lower-cased), published as `<subdomain>.<base domain>`.
     pub subdomain: Option<String>,

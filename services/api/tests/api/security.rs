@@ -1,0 +1,238 @@
+//! The security suite: hostile payloads in every field of every command endpoint (enumerated
+//! from the OpenAPI document, so endpoints added later are covered without a change here), and
+//! a canary secret that must never leave the secret store.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::fakes;
+use crate::helpers::{TestApp, CATCH_UP};
+
+/// Values that try to run `touch <marker>`, climb out of folders, pass as options, overflow
+/// limits, or look like safe ASCII while not being it.
+fn payloads(marker: &str) -> Vec<String> {
+    vec![
+        format!("x; touch {marker}"),
+        format!("x | touch {marker}"),
+        format!("x && touch {marker}"),
+        format!("$(touch {marker})"),
+        format!("`touch {marker}`"),
+        format!("x\ntouch {marker}"),
+        format!("x'; touch {marker}; '"),
+        format!("x\"; touch {marker}; \""),
+        "../../../../etc/passwd".to_owned(),
+        "%2e%2e%2f%2e%2e%2fetc%2fpasswd".to_owned(),
+        "x\0y".to_owned(),
+        "-rf".to_owned(),
+        format!("--upload-pack=touch {marker}"),
+        format!("ext::sh -c touch% {marker}"),
+        "file:///etc/passwd".to_owned(),
+        "a".repeat(10_000),
+        format!("shop；touch {marker}"),
+        "shаp".to_owned(),
+    ]
+}
+
+/// A string field or a list-of-strings field of a request body.
+#[derive(Debug, Clone)]
+struct Field {
+    name: String,
+    list: bool,
+    free_text: bool,
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => doc.pointer(reference.trim_start_matches('#')).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+fn has_type(schema: &Value, wanted: &str) -> bool {
+    schema["type"] == wanted || schema["type"].as_array().is_some_and(|types| types.iter().any(|t| t == wanted))
+}
+
+/// Every POST/PUT/PATCH under `/api` with its JSON body's string and string-list fields.
+fn command_endpoints() -> Vec<(Method, String, Vec<Field>)> {
+    let doc = serde_json::to_value(warp_api::openapi_document()).unwrap();
+    let mut endpoints = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["post", "put", "patch"] {
+            let Some(operation) = item.get(method) else { continue };
+            let body = &operation["requestBody"]["content"]["application/json"]["schema"];
+            let schema = resolve(&doc, body);
+            let mut fields = Vec::new();
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                let property = resolve(&doc, property);
+                let list = has_type(property, "array") && has_type(resolve(&doc, &property["items"]), "string");
+                if has_type(property, "string") || list {
+                    fields.push(Field { name: name.clone(), list, free_text: property["format"] == "free-text" });
+                }
+            }
+            endpoints.push((method.to_uppercase().parse().unwrap(), path.clone(), fields));
+        }
+    }
+    endpoints
+}
+
+async fn event_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from events").fetch_one(&app.db.pool).await.unwrap()
+}
+
+async fn send(app: &TestApp, method: &Method, path: &str, body: Option<&Value>) -> reqwest::Response {
+    let mut request = app.client.request(method.clone(), format!("{}{path}", app.address)).bearer_auth(&app.admin.secret);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    request.send().await.unwrap()
+}
+
+/// Asserts a 4xx with the JSON error body.
+async fn assert_refused(response: reqwest::Response, what: &str) {
+    let status = response.status();
+    assert!(status.is_client_error(), "{what}: expected 4xx, got {status}");
+    let body: Value = response.json().await.unwrap_or_else(|_| panic!("{what}: error body is not JSON"));
+    assert!(body["error"]["code"].is_string() && body["error"]["message"].is_string(), "{what}: {body}");
+}
+
+#[tokio::test]
+async fn hostile_payloads_in_every_field_of_every_command_endpoint_are_refused_and_run_nothing() {
+    let app = TestApp::spawn().await;
+    let project = app.create_named("fuzz-target").await;
+    let endpoints = command_endpoints();
+    assert!(endpoints.iter().any(|(m, p, _)| m == Method::PUT && p == "/api/settings"), "{endpoints:?}");
+    assert!(endpoints.iter().any(|(m, p, f)| m == Method::POST && p == "/api/projects" && f.len() >= 3), "{endpoints:?}");
+    let marker = std::env::temp_dir().join(format!("warp-marker-{}", Uuid::new_v4().simple()));
+    let marker_text = marker.display().to_string();
+    let payloads = payloads(&marker_text);
+    let mut sent = 0;
+
+    for (method, template, fields) in &endpoints {
+        let path = template.replace("{id}", &project.to_string());
+        for field in fields {
+            for (n, payload) in payloads.iter().enumerate() {
+                let value = if field.list { json!([payload]) } else { json!(payload) };
+                let mut body = json!({ field.name.as_str(): value });
+                if template == "/api/projects" && field.name != "name" {
+                    body["name"] = json!(format!("fuzz-{n}-{}", field.name));
+                }
+                let before = event_count(&app).await;
+                let response = send(&app, method, &path, Some(&body)).await;
+                let what = format!("{method} {template} {}={payload:.40?}", field.name);
+                if response.status().is_success() {
+                    assert!(field.free_text, "{what}: accepted ({})", response.status());
+                } else {
+                    assert_refused(response, &what).await;
+                    assert_eq!(event_count(&app).await, before, "{what}: an event was appended");
+                }
+                sent += 1;
+            }
+        }
+        if template.contains('{') {
+            for payload in payloads.iter().filter(|p| p.len() < 200) {
+                let hostile = template.replace("{id}", &urlencode(payload));
+                let before = event_count(&app).await;
+                let body = fields.first().map(|_| json!({}));
+                assert_refused(send(&app, method, &hostile, body.as_ref()).await, &format!("{method} {hostile}")).await;
+                assert_eq!(event_count(&app).await, before, "{method} {hostile}: an event was appended");
+                sent += 1;
+            }
+        }
+    }
+    assert!(sent > 300, "only {sent} requests were sent");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!Path::new(&marker).exists(), "a payload created {marker_text}");
+}
+
+fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// A `tracing` writer that keeps every line in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_canary_secret_never_appears_in_logs_events_nats_messages_error_bodies_or_responses() {
+    let logs = Captured::default();
+    let installed = tracing_subscriber::fmt().with_writer(logs.clone()).with_env_filter("debug").with_ansi(false).try_init();
+    assert!(installed.is_ok(), "run this test in its own process (cargo nextest) so its logs can be captured");
+    tracing::info!("log capture works");
+
+    let app = TestApp::spawn().await;
+    let mut nats = app.nats_client.subscribe(format!("{}.>", app.names.subject_prefix)).await.unwrap();
+    let canary = format!("ghp_CANARY{}", Uuid::new_v4().simple());
+    let cf_canary = format!("cfCANARY{}", Uuid::new_v4().simple());
+    let github = fakes::github().await;
+    let mut seen = Vec::new();
+
+    let rejected = app.put_settings(&app.admin, &json!({"github_api_url": github, "github_token": canary}), None).await;
+    assert_eq!(rejected.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    seen.push(rejected.text().await.unwrap());
+    let invalid = app.put_settings(&app.admin, &json!({"github_token": canary, "base_domain": "not a domain"}), None).await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    seen.push(invalid.text().await.unwrap());
+    let malformed = app.put_settings(&app.admin, &json!({"github_token": format!("{canary};")}), None).await;
+    seen.push(malformed.text().await.unwrap());
+
+    let body = json!({
+        "github_api_url": fakes::unreachable(), "github_token": canary,
+        "cloudflare_api_url": fakes::unreachable(), "cloudflare_api_token": cf_canary,
+    });
+    let saved = app.put_settings(&app.admin, &body, None).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    seen.push(saved.text().await.unwrap());
+    for token in [&app.admin, &app.member] {
+        seen.push(app.get_settings(token).await.text().await.unwrap());
+    }
+    assert_eq!(app.redactor.redact(&format!("x {canary} y")), format!("x {} y", warp_platform::redact::MASK));
+
+    let published = crate::helpers::eventually_events(&app, 3).await;
+    seen.push(published);
+    seen.push(app.audit_eventually(&[("action", "settings.secret_changed")], 2).await.iter().map(Value::to_string).collect());
+    let stored: Vec<(String, String)> = sqlx::query_as("select payload::text, metadata::text from events").fetch_all(&app.db.pool).await.unwrap();
+    seen.extend(stored.into_iter().map(|(p, m)| p + &m));
+    let deadline = tokio::time::Instant::now() + CATCH_UP;
+    let mut messages = 0;
+    while messages < 3 && tokio::time::Instant::now() < deadline {
+        if let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(200), nats.next()).await {
+            seen.push(String::from_utf8_lossy(&message.payload).into_owned());
+            seen.push(format!("{:?}", message.headers));
+            messages += 1;
+        }
+    }
+    assert_eq!(messages, 3, "the three settings events reached NATS");
+    seen.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+    assert!(seen.last().unwrap().contains("log capture works"), "logs were captured");
+
+    for text in &seen {
+        for secret in [&canary, &cf_canary] {
+            assert!(!text.contains(secret.as_str()), "the canary leaked into: {text:.2000}");
+        }
+    }
+}
