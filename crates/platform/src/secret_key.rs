@@ -107,13 +107,14 @@ impl fmt::Debug for SecretKeyArgs {
 }
 
 impl SecretKeyArgs {
-    /// The key from `WARP_SECRET_KEY`, else from `WARP_SECRET_KEY_FILE`.
+    /// The key from `WARP_SECRET_KEY` (an empty value counts as unset), else from
+    /// `WARP_SECRET_KEY_FILE`.
     ///
     /// # Errors
     /// When neither is set, the file cannot be read, or the key is malformed or weak; the
     /// message names the variable and how to make a key.
     pub fn load(&self) -> anyhow::Result<SecretKey> {
-        if let Some(raw) = &self.secret_key {
+        if let Some(raw) = self.secret_key.as_ref().filter(|raw| !raw.trim().is_empty()) {
             return SecretKey::from_base64(raw).map_err(|why| anyhow::anyhow!("WARP_SECRET_KEY {why}"));
         }
         if let Some(path) = &self.secret_key_file {
