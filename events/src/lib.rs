@@ -4,6 +4,8 @@
 //! - [`envelope`]: [`EventEnvelope`], the JSON body of every message on the event stream, and
 //!   [`EventMetadata`], the actor/request/correlation ids that travel with each event.
 //! - [`project`]: [`ProjectEvent`], the facts recorded by the `Project` aggregate.
+//! - [`docker`]: request-reply messages of the docker service (`warp.docker.<host>.<action>`)
+//!   and live container log lines.
 //! - [`job`]: [`JobEvent`] and [`JobInput`], the facts recorded by the `Job` aggregate.
 //! - [`logs`]: live job log messages (`warp.logs.job.<id>`).
 //! - [`settings`]: [`SettingsEvent`], the facts recorded by the `Settings` aggregate (runtime
@@ -15,6 +17,7 @@
 //! This crate does no I/O. Changing the shape of an event means bumping its `event_version`
 //! and adding an upcaster, so that events already stored stay readable.
 
+pub mod docker;
 pub mod envelope;
 pub mod job;
 pub mod logs;

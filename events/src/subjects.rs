@@ -9,8 +9,21 @@ pub const EVENTS_STREAM: &str = "WARP_EVENTS";
 pub const EVENTS_SUBJECT_PREFIX: &str = "warp.events";
 /// Prefix of live job log subjects: `warp.logs.job.<job_id>`.
 pub const JOB_LOGS_PREFIX: &str = "warp.logs.job";
-/// Prefix of live container log subjects: `warp.logs.container.<container_id>`.
+/// Prefix of live container log subjects: `warp.logs.container.<container_id>.<session_id>`.
 pub const CONTAINER_LOGS_PREFIX: &str = "warp.logs.container";
+/// Prefix of request-reply subjects answered by a docker service:
+/// `warp.docker.<host>.<action>` (core NATS, not the event stream).
+pub const DOCKER_REQUEST_PREFIX: &str = "warp.docker";
+/// Docker action: list running containers (request `{}`, reply `DockerReply<ContainerList>`).
+pub const DOCKER_CONTAINERS: &str = "containers";
+/// Docker action: engine and compose health (request `{}`, reply `DockerReply<DockerHealth>`).
+pub const DOCKER_HEALTH: &str = "health";
+/// Docker action: open a log session (request `LogsOpen`, reply `DockerReply<LogsOpened>`).
+pub const DOCKER_LOGS_OPEN: &str = "logs.open";
+/// Docker action: keep a log session alive (request `LogsSession`, reply `DockerReply<LogsKeptAlive>`).
+pub const DOCKER_LOGS_KEEPALIVE: &str = "logs.keepalive";
+/// Docker action: close a log session (request `LogsSession`, reply `DockerReply<LogsKeptAlive>`).
+pub const DOCKER_LOGS_CLOSE: &str = "logs.close";
 
 /// The JetStream deduplication header (`Nats-Msg-Id`).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
@@ -33,9 +46,26 @@ pub fn job_logs_subject(job_id: &str) -> String {
     format!("{JOB_LOGS_PREFIX}.{}", token(job_id))
 }
 
-/// Subject of a container's live log lines.
-pub fn container_logs_subject(container_id: &str) -> String {
-    format!("{CONTAINER_LOGS_PREFIX}.{}", token(container_id))
+/// Subject of one container's live log lines within one log session:
+/// `warp.logs.container.<container_id>.<session_id>`.
+pub fn container_logs_subject(container_id: &str, session_id: &str) -> String {
+    format!("{CONTAINER_LOGS_PREFIX}.{}.{}", token(container_id), token(session_id))
+}
+
+/// Wildcard over every container of one log session: `warp.logs.container.*.<session_id>`.
+pub fn container_logs_session_wildcard(session_id: &str) -> String {
+    format!("{CONTAINER_LOGS_PREFIX}.*.{}", token(session_id))
+}
+
+/// Request subject of `action` (e.g. [`DOCKER_LOGS_OPEN`]) on the docker service of `host`:
+/// `warp.docker.<host>.<action>`. The action may span several tokens (`logs.open`).
+pub fn docker_request_subject(host: &str, action: &str) -> String {
+    format!("{DOCKER_REQUEST_PREFIX}.{}.{action}", token(host))
+}
+
+/// Everything the docker service of `host` answers: `warp.docker.<host>.>`.
+pub fn docker_requests_wildcard(host: &str) -> String {
+    format!("{DOCKER_REQUEST_PREFIX}.{}.>", token(host))
 }
 
 /// Makes `raw` a valid single NATS subject token: characters other than ASCII letters, digits,
@@ -60,6 +90,14 @@ mod tests {
             "warp.events.project.a_b__c_d.ProjectCreated"
         );
         assert_eq!(token(""), "_");
+    }
+
+    #[test]
+    fn docker_subjects_keep_host_and_session_in_one_token_each() {
+        assert_eq!(docker_request_subject("my.host", DOCKER_LOGS_OPEN), "warp.docker.my_host.logs.open");
+        assert_eq!(docker_requests_wildcard("local"), "warp.docker.local.>");
+        assert_eq!(container_logs_subject("abc", "s-1"), "warp.logs.container.abc.s-1");
+        assert_eq!(container_logs_session_wildcard("s-1"), "warp.logs.container.*.s-1");
     }
 
     #[test]

@@ -2,24 +2,43 @@
 //!
 //! - `\n`, `\r\n` and a bare `\r` (progress bars) each end a line.
 //! - Invalid UTF-8 is replaced (U+FFFD), never an error.
-//! - A line longer than [`MAX_LINE_BYTES`] is cut there and ends with [`TRUNCATED`]; the rest
+//! - A line longer than the splitter's cap ([`MAX_LINE_BYTES`] by default, see
+//!   [`LineSplitter::with_max_line_bytes`]) is cut there and ends with [`TRUNCATED`]; the rest
 //!   of that line is dropped.
 
-/// Longest line kept, in bytes (before the marker).
+/// Longest line kept by default (job logs), in bytes (before the marker).
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
 /// Appended to a cut line.
 pub const TRUNCATED: &str = " …[truncated]";
 
 /// Splits a byte stream into lines across chunk boundaries.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LineSplitter {
     current: Vec<u8>,
     truncated: bool,
     /// The previous chunk ended in `\r`: a leading `\n` belongs to it.
     after_cr: bool,
+    /// Longest line kept, in bytes.
+    max_line_bytes: usize,
+}
+
+impl Default for LineSplitter {
+    fn default() -> Self {
+        Self::with_max_line_bytes(MAX_LINE_BYTES)
+    }
 }
 
 impl LineSplitter {
+    /// A splitter that cuts lines after `max_line_bytes` bytes (container logs use 64 KiB).
+    pub fn with_max_line_bytes(max_line_bytes: usize) -> Self {
+        Self { current: Vec::new(), truncated: false, after_cr: false, max_line_bytes }
+    }
+
+    /// Whether bytes of an unfinished line are waiting for their line ending.
+    pub fn has_partial_line(&self) -> bool {
+        !self.current.is_empty() || self.truncated
+    }
+
     /// Feeds `chunk`; returns the lines it completed.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
@@ -32,7 +51,7 @@ impl LineSplitter {
                     out.push(self.take());
                     self.after_cr = true;
                 }
-                _ if self.current.len() >= MAX_LINE_BYTES => self.truncated = true,
+                _ if self.current.len() >= self.max_line_bytes => self.truncated = true,
                 _ => self.current.push(byte),
             }
         }
@@ -85,5 +104,16 @@ mod tests {
         assert!(lines[0].ends_with(TRUNCATED));
         assert_eq!(lines[0].len(), MAX_LINE_BYTES + TRUNCATED.len());
         assert_eq!(lines[1], "next");
+    }
+
+    #[test]
+    fn the_cap_is_configurable_and_the_default_stays_16_kib() {
+        let mut s = LineSplitter::with_max_line_bytes(64 * 1024);
+        let long = vec![b'y'; 40_000];
+        assert!(s.push(&long).is_empty());
+        assert!(s.has_partial_line());
+        assert_eq!(s.push(b"\n"), vec!["y".repeat(40_000)]);
+        assert!(!s.has_partial_line());
+        assert_eq!(LineSplitter::default().max_line_bytes, MAX_LINE_BYTES);
     }
 }

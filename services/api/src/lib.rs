@@ -47,6 +47,9 @@ pub struct AppState {
     /// Tripped when the server shuts down; long-lived responses (SSE) end on it so a graceful
     /// shutdown does not wait for clients forever.
     pub shutdown: Shutdown,
+    /// Docker host whose docker service answers `/api/containers` and `/health/docker`
+    /// (`WARP_DOCKER_HOST_NAME`, default `local`).
+    pub docker_host: String,
 }
 
 impl AppState {
@@ -54,7 +57,13 @@ impl AppState {
     pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames, settings: SettingsStore) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
         let jobs = event_store::job_cqrs(pool.clone());
-        Self { pool, projects, jobs, nats, names, settings, token_checks: Default::default(), shutdown: Shutdown::new() }
+        Self { pool, projects, jobs, nats, names, settings, token_checks: Default::default(), shutdown: Shutdown::new(), docker_host: "local".into() }
+    }
+
+    /// The same state, asking the docker service of `host`.
+    pub fn with_docker_host(mut self, host: impl Into<String>) -> Self {
+        self.docker_host = host.into();
+        self
     }
 }
 
@@ -70,8 +79,9 @@ fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(routes::events::router())
         .merge(routes::dead_letters::router())
         .merge(routes::tokens::router())
-        .merge(routes::settings::router());
-    (api, routes::health::router())
+        .merge(routes::settings::router())
+        .merge(routes::containers::router());
+    (api, routes::health::router().merge(routes::containers::public_router()))
 }
 
 /// The route table with its OpenAPI description: every `/api` route behind

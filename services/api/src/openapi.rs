@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "Audit trail"),
         (name = "events", description = "The event store"),
         (name = "tokens", description = "API tokens"),
+        (name = "containers", description = "Running containers and their live logs (from the docker service)"),
         (name = "settings", description = "Runtime settings (secrets masked)"),
         (name = "operations", description = "Operator tools"),
         (name = "health", description = "Health"),

@@ -33,6 +33,9 @@ pub struct ApiArgs {
     /// Address the API listens on.
     #[arg(long, env = "WARP_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// The Docker host whose docker service answers container reads.
+    #[command(flatten)]
+    pub docker: warp_docker::DockerHostArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,12 +49,21 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<AuditAction>,
     },
+    /// Run the docker service: the only process that talks to the Docker Engine.
+    Docker {
+        #[command(flatten)]
+        host: warp_docker::DockerHostArgs,
+        #[command(flatten)]
+        socket: warp_docker::DockerSocketArgs,
+    },
     /// Run every service in one process.
     All {
         #[command(flatten)]
         api: ApiArgs,
         #[command(flatten)]
         relay: RelayArgs,
+        #[command(flatten)]
+        docker_socket: warp_docker::DockerSocketArgs,
     },
     /// Apply database migrations and JetStream definitions, then exit.
     Migrate,

@@ -41,17 +41,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::All { api, relay } => {
+        Command::Docker { host, socket } => {
+            let config = warp_docker::DockerConfig::from_args(&host, &socket)?;
+            let client = nats::connect(&cli.nats.nats_url, "warp-docker").await?;
+            warp_docker::run(client, config, shutdown::on_signals()).await
+        }
+        Command::All { api, relay, docker_socket } => {
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
+            let docker = warp_docker::DockerConfig::from_args(&api.docker, &docker_socket)?;
             let client = nats::connect(&cli.nats.nats_url, "warp").await?;
             let stop = shutdown::on_signals();
             // When one service stops (an error, or shutdown), stop the others too.
-            let (a, r, p) = tokio::join!(
+            let (a, r, p, d) = tokio::join!(
                 stop_all_after(stop.clone(), serve_api(pool.clone(), client.clone(), names.clone(), settings, &api, stop.clone())),
                 stop_all_after(stop.clone(), warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone())),
-                stop_all_after(stop.clone(), warp_audit::run(pool, client, names, ConsumerOptions::default(), stop.clone())),
+                stop_all_after(stop.clone(), warp_audit::run(pool, client.clone(), names, ConsumerOptions::default(), stop.clone())),
+                stop_all_after(stop.clone(), warp_docker::run(client, docker, stop.clone())),
             );
-            a.and(r).and(p)
+            a.and(r).and(p).and(d)
         }
         Command::Migrate => {
             let client = nats::connect(&cli.nats.nats_url, "warp-migrate").await?;
@@ -100,7 +107,7 @@ async fn serve_api(
     api: &ApiArgs,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
-    let state = warp_api::AppState::new(pool, client, names, settings);
+    let state = warp_api::AppState::new(pool, client, names, settings).with_docker_host(api.docker.host_name.clone());
     warp_api::serve(state, api.listen, stop).await
 }
 

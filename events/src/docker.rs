@@ -1,0 +1,178 @@
+//! Messages between the API and a docker service, and live container log lines.
+//!
+//! These are not events: they travel on core NATS, never on the event stream.
+//! - Requests go to `warp.docker.<host>.<action>` (see [`crate::subjects`]) as JSON; every
+//!   reply is a [`DockerReply`]: `{"ok":…}` or `{"error":{"kind":…,"message":…}}`.
+//! - A log session publishes one [`ContainerLogLine`] per message on
+//!   `warp.logs.container.<container_id>.<session_id>`.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::logs::LogStream;
+
+/// The answer to every docker request: the result, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DockerReply<T> {
+    Ok(T),
+    Error(DockerFailure),
+}
+
+/// Why a docker request failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DockerFailure {
+    pub kind: DockerFailureKind,
+    /// A sentence for people (the engine's own message where there is one).
+    pub message: String,
+}
+
+/// What kind of failure a [`DockerFailure`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DockerFailureKind {
+    /// The Docker Engine did not answer on its socket.
+    EngineUnreachable,
+    /// The request could not be read or failed validation.
+    BadRequest,
+    /// Anything else; details are in the docker service's log.
+    Internal,
+}
+
+/// Reply to `containers`: the running containers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct ContainerList {
+    pub containers: Vec<ContainerSummary>,
+}
+
+/// One running container, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct ContainerSummary {
+    /// Full 64-hex container id.
+    pub id: String,
+    /// Name without Docker's leading `/`.
+    pub name: String,
+    /// Image reference the container was created from, e.g. `nginx:1.27`.
+    pub image: String,
+    /// Engine state: `running`, `paused`, `restarting`, …
+    pub state: String,
+    /// Healthcheck status (`starting`, `healthy`, `unhealthy`), or null without a healthcheck.
+    pub health: Option<String>,
+    /// Label `com.docker.compose.project`, when compose created the container.
+    pub compose_project: Option<String>,
+    /// Label `com.docker.compose.service`.
+    pub compose_service: Option<String>,
+    /// Ports published on the host (unpublished exposed ports are left out).
+    pub ports: Vec<PublishedPort>,
+    /// When the container last started (engine `State.StartedAt`), if known.
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+/// A container port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct PublishedPort {
+    /// Host address it is bound to: `0.0.0.0`, `::`, `127.0.0.1`, …
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+}
+
+/// Reply to `health`: the engine answered; which compose front end the service found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct DockerHealth {
+    /// Engine version, e.g. `20.10.24+dfsg1`.
+    pub engine_version: String,
+    /// Engine API version, e.g. `1.41` (the client negotiates down to it).
+    pub api_version: String,
+    /// The compose front end found at start-up, or null when neither exists.
+    pub compose: Option<ComposeFrontEnd>,
+}
+
+/// A compose command line tool and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct ComposeFrontEnd {
+    pub front_end: ComposeCommand,
+    /// As the tool prints it with `version --short`, e.g. `2.29.1` or `1.29.2`.
+    pub version: String,
+}
+
+/// Which compose tool runs compose files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub enum ComposeCommand {
+    /// The v2 plugin: `docker compose …`.
+    #[serde(rename = "docker compose")]
+    Plugin,
+    /// The v1 standalone tool: `docker-compose …`.
+    #[serde(rename = "docker-compose")]
+    Standalone,
+}
+
+/// Whether colour and other ANSI escape codes stay in log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnsiMode {
+    /// Lines as the container wrote them.
+    #[default]
+    Keep,
+    /// ANSI escape sequences removed.
+    Strip,
+}
+
+/// Request `logs.open`: start streaming the logs of matching running containers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogsOpen {
+    /// Chosen by the API; names the session in later requests and in the log subjects.
+    pub session_id: Uuid,
+    /// Substring of a container's name or id; null matches every container.
+    pub filter: Option<String>,
+    /// Lines per container from before the session opened; null means all of them.
+    pub tail: Option<u32>,
+    /// Only lines at or after this time (unix seconds).
+    pub since: Option<i64>,
+    pub ansi: AnsiMode,
+}
+
+/// Reply to `logs.open`: the containers the session follows from the start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogsOpened {
+    pub containers: Vec<ContainerRef>,
+}
+
+/// A container by id and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Request `logs.keepalive` or `logs.close`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogsSession {
+    pub session_id: Uuid,
+}
+
+/// Reply to `logs.keepalive` and `logs.close`: whether the service knew the session (false
+/// after it expired or the service restarted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LogsKeptAlive {
+    pub known: bool,
+}
+
+/// One line of a container's output, published on
+/// `warp.logs.container.<container_id>.<session_id>` and sent to SSE clients as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct ContainerLogLine {
+    pub container_id: String,
+    pub container_name: String,
+    /// `stdout` or `stderr` (a TTY container's output is all `stdout`).
+    pub stream: LogStream,
+    /// Docker's timestamp of the line (of its first part, for a line Docker split).
+    pub timestamp: DateTime<Utc>,
+    /// The line without its line ending: invalid UTF-8 replaced by U+FFFD, cut after 64 KiB
+    /// with a visible marker.
+    pub line: String,
+}

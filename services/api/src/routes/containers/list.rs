@@ -1,0 +1,26 @@
+//! `GET /api/containers`: the running containers of the host.
+
+use axum::extract::State;
+use warp_events::docker::ContainerList;
+use warp_events::subjects;
+
+use super::docker;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::CurrentUser;
+use crate::AppState;
+
+/// Running containers (ordered by name) with image, state, health, compose project and
+/// service, published ports and start time, as the docker service reads them from the engine.
+#[utoipa::path(
+    get, path = "/api/containers", tag = "containers",
+    responses(
+        (status = 200, body = ContainerList),
+        (status = 401, body = ErrorBody),
+        (status = 503, description = "The docker service did not answer within 5 s, or the engine is unreachable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_containers(State(state): State<AppState>, _user: CurrentUser) -> ApiResult<axum::Json<ContainerList>> {
+    let list: ContainerList = docker::request(&state, subjects::DOCKER_CONTAINERS, &serde_json::json!({})).await?;
+    Ok(axum::Json(list))
+}

@@ -1,0 +1,161 @@
+//! `GET /api/containers/logs`: the live logs of every matching running container, as one
+//! Server-Sent Events stream.
+//!
+//! Session protocol with the docker service (see `docs/ARCHITECTURE.md`): subscribe to
+//! `warp.logs.container.*.<session_id>` first, then request `logs.open`; send
+//! `logs.keepalive` every [`KEEPALIVE`] while the client stays; send `logs.close` when it
+//! leaves. The docker service drops a session that has not been kept alive for 15 s.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::DateTime;
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use uuid::Uuid;
+use warp_events::docker::{AnsiMode, ContainerLogLine, LogsKeptAlive, LogsOpen, LogsOpened, LogsSession};
+use warp_events::subjects;
+
+use super::docker;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiQuery, CurrentUser};
+use crate::AppState;
+
+/// How often the API tells the docker service that the client is still there.
+pub const KEEPALIVE: Duration = Duration::from_secs(5);
+/// Most lines per container from before the stream opened.
+pub const MAX_TAIL: u32 = 10_000;
+/// Lines per container from before the stream opened when neither `tail` nor `since` is given.
+pub const DEFAULT_TAIL: u32 = 100;
+
+/// Query of `GET /api/containers/logs`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerLogsQuery {
+    /// Substring of the container name or id: 1-128 characters of `[A-Za-z0-9_.-]`. Absent:
+    /// every running container.
+    pub filter: Option<String>,
+    /// Lines per container from before the stream opened, 0-10000. Default 100, or every line
+    /// since `since` when `since` is given.
+    pub tail: Option<u32>,
+    /// Only lines from this time on: RFC 3339 (`2024-05-01T10:00:00Z`) or unix seconds.
+    pub since: Option<String>,
+    /// `keep` (default) leaves colour codes in; `strip` removes ANSI escape sequences.
+    pub ansi: Option<AnsiMode>,
+}
+
+impl ContainerLogsQuery {
+    /// The `logs.open` request this query asks for, or why it is invalid.
+    fn into_request(self, session_id: Uuid) -> Result<LogsOpen, ApiError> {
+        if let Some(filter) = &self.filter {
+            let ok = (1..=128).contains(&filter.len())
+                && filter.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !ok {
+                return Err(ApiError::BadRequest("`filter` must be 1-128 characters of A-Z a-z 0-9 _ . -".into()));
+            }
+        }
+        if self.tail.is_some_and(|t| t > MAX_TAIL) {
+            return Err(ApiError::BadRequest(format!("`tail` must be 0-{MAX_TAIL}")));
+        }
+        let since = self.since.as_deref().map(parse_since).transpose()?;
+        let tail = self.tail.or(if since.is_some() { None } else { Some(DEFAULT_TAIL) });
+        Ok(LogsOpen { session_id, filter: self.filter, tail, since, ansi: self.ansi.unwrap_or_default() })
+    }
+}
+
+/// Unix seconds from `raw`: an integer ≥ 0, or an RFC 3339 time.
+fn parse_since(raw: &str) -> Result<i64, ApiError> {
+    let raw = raw.trim();
+    let seconds = match raw.parse::<i64>() {
+        Ok(seconds) => Some(seconds),
+        Err(_) => DateTime::parse_from_rfc3339(raw).ok().map(|t| t.timestamp()),
+    };
+    seconds
+        .filter(|s| (0..=i64::from(i32::MAX)).contains(s))
+        .ok_or_else(|| ApiError::BadRequest("`since` must be an RFC 3339 time or unix seconds".into()))
+}
+
+/// Live logs of the matching running containers, and of matching containers that start while
+/// the stream is open, as `text/event-stream`. The first event is `open` (`{"session_id",
+/// "containers":[{"id","name"}]}`); each log line is a `line` event whose data is a
+/// `ContainerLogLine`; an `end` event (`{"reason"}`) closes the stream if the docker service
+/// lost the session. Lines longer than Docker's 16 KiB chunks arrive whole (cut after 64 KiB
+/// with ` …[truncated]`), a bare `\r` ends a line, invalid UTF-8 is replaced.
+#[utoipa::path(
+    get, path = "/api/containers/logs", tag = "containers",
+    params(ContainerLogsQuery),
+    responses(
+        (status = 200, description = "text/event-stream of `open`, `line` (data: ContainerLogLine) and `end` events", content_type = "text/event-stream", body = ContainerLogLine),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 503, description = "The docker service did not answer, or the engine is unreachable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn container_logs(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    ApiQuery(query): ApiQuery<ContainerLogsQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let session_id = Uuid::now_v7();
+    let open = query.into_request(session_id)?;
+    let lines = state
+        .nats
+        .subscribe(subjects::container_logs_session_wildcard(&session_id.to_string()))
+        .await
+        .map_err(|_| ApiError::Unavailable("live logs are not reachable (NATS)".into()))?;
+    let opened: LogsOpened = docker::request(&state, subjects::DOCKER_LOGS_OPEN, &open).await?;
+    let (tx, rx) = mpsc::channel(256);
+    let hello = serde_json::json!({ "session_id": session_id, "containers": opened.containers });
+    let _ = tx.send(Event::default().event("open").data(hello.to_string())).await;
+    tokio::spawn(relay(state, session_id, lines, tx));
+    let stream = ReceiverStream::new(rx).map(Ok::<_, Infallible>);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Sends the session's lines to the client and keeps the session alive until the client
+/// leaves, the server shuts down or the docker service forgets the session; then closes it.
+async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscriber, tx: mpsc::Sender<Event>) {
+    let session = LogsSession { session_id };
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    keepalive.tick().await;
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            _ = tx.closed() => break,
+            _ = keepalive.tick() => {
+                let reply = docker::request::<_, LogsKeptAlive>(&state, subjects::DOCKER_LOGS_KEEPALIVE, &session).await;
+                if let Ok(LogsKeptAlive { known: false }) = reply {
+                    let reason = serde_json::json!({ "reason": "the docker service ended the log session" });
+                    let _ = tx.send(Event::default().event("end").data(reason.to_string())).await;
+                    break;
+                }
+            }
+            message = lines.next() => {
+                let Some(message) = message else { break };
+                let Ok(line) = serde_json::from_slice::<ContainerLogLine>(&message.payload) else { continue };
+                let data = serde_json::to_string(&line).expect("a log line serialises");
+                if tx.send(Event::default().event("line").data(data)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = docker::request::<_, LogsKeptAlive>(&state, subjects::DOCKER_LOGS_CLOSE, &session).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_takes_unix_seconds_or_rfc3339_and_nothing_else() {
+        assert_eq!(parse_since("1700000000").unwrap(), 1_700_000_000);
+        assert_eq!(parse_since("2024-05-01T10:00:00Z").unwrap(), 1_714_557_600);
+        assert!(parse_since("yesterday").is_err());
+        assert!(parse_since("-5").is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! The docker service: the only process that talks to a Docker Engine.
+//!
+//! The API never opens the Docker socket. It asks this service over core NATS request-reply on
+//! `warp.docker.<host>.<action>` and relays the log lines this service publishes on
+//! `warp.logs.container.<container_id>.<session_id>` (see `docs/ARCHITECTURE.md`, "Docker
+//! service", for the log session protocol). One process serves one Docker host; `<host>` is
+//! `WARP_DOCKER_HOST_NAME`.
+//!
+//! # Layout
+//! - [`config`]: settings (`WARP_DOCKER_HOST_NAME`, `DOCKER_HOST`), [`DockerConfig`].
+//! - [`client`]: [`client::DockerClient`], bollard over the unix socket with API version
+//!   negotiation (the engine may be older than bollard's default API).
+//! - [`compose`]: which compose front end exists (`docker compose` v2 or `docker-compose` v1).
+//! - [`handlers`]: one file per request action (`containers`, `health`, `logs.open`,
+//!   `logs.keepalive`, `logs.close`).
+//! - [`sessions`]: open log sessions and their keep-alive clocks; [`follow`]: a session's log
+//!   streams; [`frames`]: Docker's log frames to whole lines.
+
+pub mod client;
+pub mod compose;
+pub mod config;
+pub mod follow;
+pub mod frames;
+pub mod handlers;
+pub mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use warp_events::docker::ComposeFrontEnd;
+use warp_events::subjects;
+use warp_platform::Shutdown;
+
+pub use config::{DockerArgs, DockerConfig, DockerHostArgs, DockerSocketArgs};
+
+/// What every handler can reach.
+pub struct Context {
+    pub config: DockerConfig,
+    pub nats: async_nats::Client,
+    pub client: client::DockerClient,
+    /// Found once at start-up.
+    pub compose: Option<ComposeFrontEnd>,
+    pub sessions: sessions::Sessions,
+    /// Parent of every session's cancellation token.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+/// A docker service subscribed to its request subjects and ready to answer.
+pub struct DockerService {
+    ctx: Arc<Context>,
+    requests: async_nats::Subscriber,
+}
+
+impl DockerService {
+    /// Detects the compose front end, subscribes to `warp.docker.<host>.>` and waits until
+    /// the NATS server has the subscription. The engine is reached lazily: an engine that is
+    /// down now is reported by `health` and retried on each request.
+    pub async fn bind(nats: async_nats::Client, config: DockerConfig) -> anyhow::Result<Self> {
+        let compose = compose::detect().await;
+        match &compose {
+            Some(c) => tracing::info!(compose.front_end = ?c.front_end, compose.version = %c.version, "compose front end found"),
+            None => tracing::warn!("neither `docker compose` nor `docker-compose` is installed"),
+        }
+        let subject = subjects::docker_requests_wildcard(&config.host_name);
+        let requests = nats.subscribe(subject.clone()).await.with_context(|| format!("subscribing to {subject}"))?;
+        nats.flush().await.context("flushing the docker subscription")?;
+        let client = client::DockerClient::new(&config.socket);
+        if let Err(failure) = client.engine().await {
+            tracing::warn!(reason = %failure.message, "docker engine not reachable yet");
+        }
+        let sessions = sessions::Sessions::new(config.session_idle);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let ctx = Context { config, nats, client, compose, sessions, shutdown };
+        tracing::info!(docker.host = %ctx.config.host_name, subject = %subject, "docker service listening");
+        Ok(Self { ctx: Arc::new(ctx), requests })
+    }
+
+    /// Answers requests until `shutdown`, then stops every log session.
+    pub async fn run(mut self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let prefix = format!("{}.{}.", subjects::DOCKER_REQUEST_PREFIX, subjects::token(&self.ctx.config.host_name));
+        let mut reap = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = reap.tick() => { self.ctx.sessions.reap(); }
+                message = self.requests.next() => {
+                    let Some(message) = message else { anyhow::bail!("the NATS subscription of the docker service ended") };
+                    let Some(reply_to) = message.reply.clone() else { continue };
+                    let action = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default().to_owned();
+                    let ctx = self.ctx.clone();
+                    tokio::spawn(async move {
+                        let reply = handlers::dispatch(&ctx, &action, &message.payload).await;
+                        if let Err(error) = ctx.nats.publish(reply_to, reply.into()).await {
+                            tracing::warn!(error = %error, action = %action, "replying to a docker request failed");
+                        }
+                    });
+                }
+            }
+        }
+        self.ctx.shutdown.cancel();
+        Ok(())
+    }
+}
+
+/// Binds and runs the docker service until `shutdown`.
+pub async fn run(nats: async_nats::Client, config: DockerConfig, shutdown: Shutdown) -> anyhow::Result<()> {
+    DockerService::bind(nats, config).await?.run(shutdown).await
+}
