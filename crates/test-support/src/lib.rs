@@ -9,8 +9,12 @@
 //! - [`NatsServer`]: a throwaway `nats-server` process (`WARP_NATS_SERVER_BIN`) that a test can
 //!   stop and restart on the same port and store.
 //! - [`eventually`]: poll until a condition holds or fail with a message.
+//! - [`docker`]: the locally built busybox fixture image and self-removing test containers on
+//!   the real Docker Engine.
 //!
 //! Run the tests through `make test`, which starts Postgres and NATS and exports their URLs.
+
+pub mod docker;
 
 use std::future::Future;
 use std::path::PathBuf;

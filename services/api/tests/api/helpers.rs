@@ -47,6 +47,8 @@ pub struct TestApp {
     /// This test's NATS connection and stream names.
     pub nats_client: async_nats::Client,
     pub names: NatsNames,
+    /// This test's docker host name (unique, so only this test's docker service answers).
+    pub docker_host: String,
     shutdown: Shutdown,
 }
 
@@ -68,6 +70,20 @@ impl TestApp {
     }
 
     /// An app whose read models never catch up (no projection consumers run).
+    /// An app with an in-process docker service on this machine's real Docker Engine.
+    pub async fn spawn_with_docker() -> Self {
+        let app = Self::spawn().await;
+        app.start_docker_service("/var/run/docker.sock").await;
+        app
+    }
+
+    /// Starts a docker service for this app's docker host on the engine at `socket`.
+    pub async fn start_docker_service(&self, socket: &str) {
+        let config = warp_docker::DockerConfig::new(&self.docker_host, socket);
+        let service = warp_docker::DockerService::bind(self.nats_client.clone(), config).await.expect("bind the docker service");
+        tokio::spawn(service.run(self.shutdown.clone()));
+    }
+
     pub async fn spawn_without_projections() -> Self {
         Self::spawn_with(TestNats::new().await, false).await
     }
@@ -82,7 +98,9 @@ impl TestApp {
         let key = SecretKey::generate();
         let redactor = Redactor::default();
         let settings = SettingsStore::open(db.pool.clone(), &key, redactor.clone()).await.expect("open the settings store");
-        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings);
+        let docker_host = format!("t{}", Uuid::new_v4().simple());
+        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings)
+            .with_docker_host(docker_host.clone());
         let (nats_client, test_names) = (nats.client.clone(), nats.names.clone());
         tokio::spawn(warp_api::serve_on(state, listener, shutdown.clone()));
 
@@ -103,7 +121,7 @@ impl TestApp {
         let admin = create_token(&db, "alice-admin", Role::Admin).await;
         let member = create_token(&db, "bob-member", Role::Member).await;
         let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap();
-        Self { address, client, db, admin, member, key, redactor, nats_client, names: test_names, shutdown }
+        Self { address, client, db, admin, member, key, redactor, nats_client, names: test_names, docker_host, shutdown }
     }
 
     /// The token that stops every task of this app (for in-process workers).

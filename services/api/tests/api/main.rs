@@ -4,6 +4,8 @@
 
 mod audit;
 mod auth;
+mod container_logs;
+mod containers;
 mod events;
 mod fakes;
 mod health;
