@@ -4,13 +4,12 @@ mod helpers;
 
 use std::time::Duration;
 
-use helpers::{created, project_event, Harness, WAIT};
+use helpers::{created, project_event, Harness};
 use sqlx::PgConnection;
 use warp_audit::handlers::audit::AuditHandler;
 use warp_audit::handlers::read_models::ReadModelsHandler;
 use warp_consumer_kit::{Handler, HandlerError};
 use warp_events::EventEnvelope;
-use warp_test_support::eventually;
 
 /// Records the audit row, but fails every time for one poisoned aggregate.
 struct PoisonedFor(String);
