@@ -219,3 +219,33 @@ async fn jobs_are_listed_newest_first_and_filtered_by_status_type_and_project() 
     assert_error(list("?type=rm -rf").await.unwrap(), StatusCode::BAD_REQUEST, "bad_request").await;
     assert_error(get(&app, &app.member, Uuid::now_v7()).await, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn a_secret_setting_printed_by_a_job_is_redacted_from_its_log_and_error() {
+    let app = TestApp::spawn().await;
+    let canary = format!("ghp_CANARY{}", Uuid::new_v4().simple());
+    let settings = serde_json::json!({ "github_api_url": crate::fakes::unreachable(), "github_token": canary });
+    assert_eq!(app.put_settings(&app.admin, &settings, None).await.status(), StatusCode::OK);
+    let script: &'static str = Box::leak(format!("echo using {canary}; echo {canary} >&2; exit 4").into_boxed_str());
+    let id = queue(&app, &app.member).await;
+    start_runner(&app, script);
+    let job = job_status(&app, id, "failed").await;
+    let page = app
+        .client
+        .get(format!("{}/api/jobs/{id}/logs?limit=500", app.address))
+        .bearer_auth(&app.member.secret)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("using [REDACTED]"), "{page}");
+    assert!(!page.contains(&canary) && !job.to_string().contains(&canary));
+    let stored: i64 = sqlx::query_scalar("select count(*) from job_logs where line like '%' || $1 || '%'")
+        .bind(&canary)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "no stored line holds the secret");
+}
