@@ -208,7 +208,8 @@ impl Relay {
         if self.config.crash_at == Some(CrashPoint::BeforePublish) && !rows.is_empty() {
             return Err(Crashed.into());
         }
-        let mut published = 0;
+        // Marks are collected and written in one statement: they commit with the batch anyway.
+        let mut marks: Vec<(i64, i64)> = Vec::with_capacity(rows.len());
         let mut failure = None;
         for row in rows {
             let outbox_id = row.outbox_id;
@@ -218,17 +219,7 @@ impl Relay {
                     if self.config.crash_at == Some(CrashPoint::AfterPublish) {
                         return Err(Crashed.into());
                     }
-                    sqlx::query(
-                        "update event_outbox set published_at = now(), stream_sequence = $2,
-                                attempts = attempts + 1, last_error = null
-                          where id = $1",
-                    )
-                    .bind(outbox_id)
-                    .bind(stream_sequence as i64)
-                    .execute(&mut *tx)
-                    .await
-                    .context("marking outbox row published")?;
-                    published += 1;
+                    marks.push((outbox_id, stream_sequence as i64));
                 }
                 Err(error) => {
                     sqlx::query("update event_outbox set attempts = attempts + 1, last_error = $2 where id = $1")
@@ -241,6 +232,20 @@ impl Relay {
                     break;
                 }
             }
+        }
+        let published = marks.len();
+        if published > 0 {
+            sqlx::query(
+                "update event_outbox o set published_at = now(), stream_sequence = m.stream_sequence,
+                        attempts = o.attempts + 1, last_error = null
+                   from unnest($1::bigint[], $2::bigint[]) as m(id, stream_sequence)
+                  where o.id = m.id",
+            )
+            .bind(marks.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .bind(marks.iter().map(|(_, seq)| *seq).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .context("marking outbox rows published")?;
         }
         tx.commit().await.context("committing relay batch")?;
         if published > 0 {
