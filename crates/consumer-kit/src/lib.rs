@@ -11,10 +11,15 @@
 //! For each message: begin a transaction, claim `(consumer, message id)` in the inbox (already
 //! claimed → ack and skip), run the handler, commit, then ack. So an effect is committed at
 //! most once and the ack only ever follows the commit.
-//! - [`HandlerError::Transient`] (or Postgres down): roll back, `Nak` with exponential backoff.
-//! - After `max_deliver` deliveries (from the consumer definition), or at once for
-//!   [`HandlerError::Permanent`] and unparseable messages: write a dead letter, `Term` the
-//!   message, go on with the next one.
+//! - [`HandlerError::Unavailable`] (Postgres down or not migrated): roll back, `Nak` with
+//!   exponential backoff, for as long as it takes. An outage never makes a message poison.
+//! - [`HandlerError::Transient`]: roll back, `Nak` with backoff; after
+//!   [`ConsumerOptions::poison_after`] deliveries the message is poison.
+//! - Poison, [`HandlerError::Permanent`] and unparseable messages: write a dead letter, `Term`
+//!   the message, go on with the next one.
+//!
+//! JetStream's own `max_deliver` is unlimited in the definitions (`-1`): the kit decides when
+//! to give up, so an outage longer than a few retries loses nothing.
 
 pub mod dead_letters;
 pub mod inbox;
@@ -30,12 +35,41 @@ use warp_events::EventEnvelope;
 /// Why a handler could not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    /// Retrying later may succeed (a dependency is down, an earlier event is missing).
+    /// A dependency is down (Postgres unreachable, a table missing during a migration): retried
+    /// until it is back, never counted towards poison.
+    #[error("{0:#}")]
+    Unavailable(anyhow::Error),
+    /// Retrying later may succeed (an earlier event is missing, a conflict); after
+    /// [`ConsumerOptions::poison_after`] deliveries the message is dead-lettered.
     #[error("{0:#}")]
     Transient(anyhow::Error),
     /// Retrying cannot succeed (malformed payload, an impossible state): dead-letter now.
     #[error("{0:#}")]
     Permanent(anyhow::Error),
+}
+
+impl HandlerError {
+    /// A Postgres error as a handler error: connection-level failures, shutdowns, resource
+    /// exhaustion and a missing table (SQLSTATE classes 08, 53, 57 and 42P01) are
+    /// [`HandlerError::Unavailable`]; anything else is [`HandlerError::Transient`].
+    pub fn from_sqlx(error: sqlx::Error) -> Self {
+        if is_unavailable(&error) {
+            HandlerError::Unavailable(error.into())
+        } else {
+            HandlerError::Transient(error.into())
+        }
+    }
+}
+
+/// Whether a Postgres error means "the database is not usable right now".
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("53") || code.starts_with("57") || code == "42P01"
+        }),
+        _ => false,
+    }
 }
 
 /// A consumer's reaction to one event.

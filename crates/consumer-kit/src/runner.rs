@@ -24,6 +24,8 @@ pub struct ConsumerOptions {
     pub max_backoff: Duration,
     /// Pause before re-subscribing after NATS or the stream went away.
     pub reconnect_delay: Duration,
+    /// Deliveries after which a message failing with [`HandlerError::Transient`] is poison.
+    pub poison_after: i64,
 }
 
 impl Default for ConsumerOptions {
@@ -32,6 +34,7 @@ impl Default for ConsumerOptions {
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
             reconnect_delay: Duration::from_secs(1),
+            poison_after: 5,
         }
     }
 }
@@ -135,10 +138,14 @@ impl<H: Handler> Consumer<H> {
                 }
                 Err(error) => Err(HandlerError::Permanent(anyhow::Error::new(error).context("message is not an event envelope"))),
             };
-            let max_deliver = self.config.max_deliver;
             let ack = match outcome {
                 Ok(()) => AckKind::Ack,
-                Err(HandlerError::Transient(error)) if max_deliver <= 0 || delivered < max_deliver => {
+                Err(HandlerError::Unavailable(error)) => {
+                    let delay = self.options.backoff(delivered);
+                    tracing::warn!(error = %format!("{error:#}"), retry_in_ms = delay.as_millis() as u64, "database unavailable; will retry");
+                    AckKind::Nak(Some(delay))
+                }
+                Err(HandlerError::Transient(error)) if delivered < self.options.poison_after => {
                     let delay = self.options.backoff(delivered);
                     tracing::warn!(error = %format!("{error:#}"), retry_in_ms = delay.as_millis() as u64, "event not applied; will retry");
                     AckKind::Nak(Some(delay))
@@ -191,7 +198,7 @@ impl<H: Handler> Consumer<H> {
 
     /// Inbox claim + handler + commit, in one transaction.
     async fn apply(&self, envelope: &EventEnvelope, message_id: &str) -> Result<(), HandlerError> {
-        let transient = |error: sqlx::Error| HandlerError::Transient(error.into());
+        let transient = HandlerError::from_sqlx;
         let mut tx = self.pool.begin().await.map_err(transient)?;
         if !inbox::claim(&mut tx, &self.durable, message_id).await.map_err(transient)? {
             tracing::debug!("event already processed; skipping");
@@ -211,7 +218,7 @@ mod tests {
         let options = ConsumerOptions {
             base_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(500),
-            reconnect_delay: Duration::from_secs(1),
+            ..ConsumerOptions::default()
         };
         assert_eq!(options.backoff(1), Duration::from_millis(100));
         assert_eq!(options.backoff(2), Duration::from_millis(200));

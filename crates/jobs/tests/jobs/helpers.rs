@@ -53,6 +53,7 @@ impl Harness {
             base_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(200),
             reconnect_delay: Duration::from_millis(100),
+            ..ConsumerOptions::default()
         };
         tokio::spawn(warp_audit::run(db.pool.clone(), nats.client.clone(), nats.names.clone(), options, shutdown.clone()));
         let cqrs = event_store::job_cqrs(db.pool.clone());

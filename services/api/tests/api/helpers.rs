@@ -112,6 +112,7 @@ impl TestApp {
             base_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(500),
             reconnect_delay: Duration::from_millis(100),
+            ..ConsumerOptions::default()
         };
         let (pool, client, names) = (db.pool.clone(), nats.client.clone(), nats.names.clone());
         if projections {

@@ -10,6 +10,6 @@ pub struct AuditHandler;
 
 impl Handler for AuditHandler {
     async fn handle(&self, tx: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError> {
-        audit::apply(tx, event).await.map_err(|e| HandlerError::Transient(e.into()))
+        audit::apply(tx, event).await.map_err(HandlerError::from_sqlx)
     }
 }

@@ -17,7 +17,8 @@ impl Handler for ReadModelsHandler {
         };
         applied.map_err(|error| match error {
             ProjectionError::Malformed { .. } => HandlerError::Permanent(error.into()),
-            ProjectionError::Gap { .. } | ProjectionError::Database(_) => HandlerError::Transient(error.into()),
+            ProjectionError::Database(error) => HandlerError::from_sqlx(error),
+            ProjectionError::Gap { .. } => HandlerError::Transient(error.into()),
         })
     }
 }

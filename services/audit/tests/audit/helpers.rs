@@ -28,6 +28,7 @@ pub fn fast_options() -> ConsumerOptions {
         base_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
         reconnect_delay: Duration::from_millis(100),
+        ..ConsumerOptions::default()
     }
 }
 
@@ -38,18 +39,18 @@ impl Harness {
         h
     }
 
-    /// Runs `handler` as durable consumer `durable` with at most `max_deliver` deliveries.
-    pub fn spawn_consumer<H: Handler>(&self, durable: &str, max_deliver: i64, handler: H) {
+    /// Runs `handler` as durable consumer `durable`; a message failing `poison_after` times is
+    /// dead-lettered.
+    pub fn spawn_consumer<H: Handler>(&self, durable: &str, poison_after: i64, handler: H) {
         let mut config = warp_platform::nats::consumer_config("audit").unwrap();
         config.durable_name = Some(durable.to_owned());
-        config.max_deliver = max_deliver;
         let consumer = Consumer::new(
             self.db.pool.clone(),
             self.nats.js.clone(),
             self.nats.names.clone(),
             config,
             handler,
-            fast_options(),
+            ConsumerOptions { poison_after, ..fast_options() },
         )
         .unwrap();
         tokio::spawn(consumer.run(self.shutdown.clone()));

@@ -151,3 +151,28 @@ async fn rebuilding_the_audit_trail_reproduces_the_live_projection_row_for_row()
     warp_store::event_store::execute_project(&cqrs, id, create, &metadata).await.unwrap();
     h.wait_count("select count(*) from audit_log", 51).await;
 }
+
+/// Fails as "database unavailable" for the first `outage` deliveries, then records the event.
+struct DownFor {
+    outage: u32,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl Handler for DownFor {
+    async fn handle(&self, tx: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError> {
+        if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < self.outage {
+            return Err(HandlerError::Unavailable(anyhow::anyhow!("database is restarting")));
+        }
+        AuditHandler.handle(tx, event).await
+    }
+}
+
+#[tokio::test]
+async fn an_outage_longer_than_the_poison_limit_dead_letters_nothing() {
+    let h = Harness::new().await;
+    let handler = DownFor { outage: 8, calls: Default::default() };
+    h.spawn_consumer("outage-test", 3, handler);
+    h.publish(&project_event("patient", 1, 1, created("patient")), true).await;
+    h.wait_count("select count(*) from audit_log where aggregate_id = 'patient'", 1).await;
+    assert_eq!(h.count("select count(*) from dead_letters").await, 0);
+}

@@ -62,6 +62,7 @@ impl Harness {
             base_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(200),
             reconnect_delay: Duration::from_millis(100),
+            ..ConsumerOptions::default()
         };
         let run = warp_audit::run(
             self.db.pool.clone(),
