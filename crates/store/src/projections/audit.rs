@@ -194,16 +194,18 @@ pub struct RebuildReport {
 /// [`RebuildRunning`] when another rebuild holds the rebuild lock; database errors.
 pub async fn rebuild(pool: &PgPool) -> anyhow::Result<RebuildReport> {
     let started = Instant::now();
-    let mut conn = pool.acquire().await?;
+    // A connection of its own: if this future is dropped midway, the connection closes and the
+    // lock goes with it (a pooled connection would carry the lock back into the pool).
+    let mut conn = pool.acquire().await?.detach();
     let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
         .bind(REBUILD_LOCK_KEY)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut conn)
         .await?;
     if !locked {
         return Err(RebuildRunning.into());
     }
     let result = rebuild_locked(pool, &mut conn, started).await;
-    sqlx::query("select pg_advisory_unlock($1)").bind(REBUILD_LOCK_KEY).execute(&mut *conn).await?;
+    let _ = sqlx::Connection::close(conn).await;
     result
 }
 

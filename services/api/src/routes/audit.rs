@@ -80,7 +80,10 @@ pub async fn list_audit(
 )]
 pub async fn rebuild_audit(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<RebuildReport>> {
     user.require_admin()?;
-    let report = audit::rebuild(&state.pool).await.map_err(|error| {
+    // The rebuild runs to its end even if the client leaves or the request times out.
+    let pool = state.pool.clone();
+    let rebuild = tokio::spawn(async move { audit::rebuild(&pool).await });
+    let report = rebuild.await.map_err(|error| ApiError::Internal(error.into()))?.map_err(|error| {
         if error.is::<audit::RebuildRunning>() {
             ApiError::Conflict(error.to_string())
         } else {

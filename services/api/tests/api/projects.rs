@@ -252,3 +252,29 @@ async fn an_archived_or_renamed_project_gives_its_name_back() {
     let after_archive = app.create_project(&app.admin, &json!({ "name": "store" })).await;
     assert_eq!(after_archive.status(), StatusCode::CREATED, "an archived project's name is free");
 }
+
+#[tokio::test]
+async fn concurrent_renames_of_one_project_leave_exactly_its_final_name_taken() {
+    let app = TestApp::spawn_without_projections().await;
+    let created = app.create_project(&app.admin, &json!({ "name": "origin" })).await;
+    let id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let names: Vec<String> = (0..8).map(|i| format!("candidate-{i}")).collect();
+    let renames = names.iter().map(|name| {
+        let body = json!({ "name": name });
+        let (app, id) = (&app, id.clone());
+        async move { app.update_project(&app.admin, &id, &body, None).await.status() }
+    });
+    for status in futures::future::join_all(renames).await {
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let mut refused = 0;
+    for name in names.iter().chain([&"origin".to_owned()]) {
+        let status = app.create_project(&app.admin, &json!({ "name": name })).await.status();
+        if status == StatusCode::CONFLICT {
+            refused += 1;
+        } else {
+            assert_eq!(status, StatusCode::CREATED);
+        }
+    }
+    assert_eq!(refused, 1, "only the project's final name is still claimed");
+}

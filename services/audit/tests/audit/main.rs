@@ -176,3 +176,15 @@ async fn an_outage_longer_than_the_poison_limit_dead_letters_nothing() {
     h.wait_count("select count(*) from audit_log where aggregate_id = 'patient'", 1).await;
     assert_eq!(h.count("select count(*) from dead_letters").await, 0);
 }
+
+#[tokio::test]
+async fn an_abandoned_rebuild_does_not_block_the_next_one() {
+    let h = Harness::new().await;
+    let mut blocker = h.db.pool.begin().await.unwrap();
+    sqlx::query("lock table audit_log in exclusive mode").execute(&mut *blocker).await.unwrap();
+    // The rebuild takes its lock, then waits for the table; the caller gives up on it.
+    let abandoned = tokio::time::timeout(Duration::from_millis(500), warp_store::projections::audit::rebuild(&h.db.pool)).await;
+    assert!(abandoned.is_err(), "the rebuild was still waiting");
+    blocker.rollback().await.unwrap();
+    warp_store::projections::audit::rebuild(&h.db.pool).await.expect("the next rebuild runs");
+}

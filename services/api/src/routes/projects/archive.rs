@@ -27,8 +27,13 @@ pub async fn archive_project(
     IfMatch(expected_version): IfMatch,
 ) -> ApiResult<StatusCode> {
     let command = ProjectCommand::Archive { expected_version };
-    warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await?;
-    // An archived project gives its name back.
-    warp_store::project_names::release_others(&state.pool, id, None).await?;
+    let lock = warp_store::project_names::ProjectNameLock::acquire(&state.pool, id).await?;
+    let archived = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await;
+    if archived.is_ok() {
+        // An archived project gives its name back.
+        warp_store::project_names::release_others(&state.pool, id, None).await?;
+    }
+    lock.release().await;
+    archived?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use warp_domain::validate::{Description, ProjectName, Subdomain};
 use warp_domain::ProjectCommand;
-use warp_store::project_names::{self, Claim};
+use warp_store::project_names::{self, Claim, ProjectNameLock};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, IfMatch};
@@ -50,6 +50,7 @@ pub async fn update_project(
     let name = body.name.map(ProjectName::try_from).transpose()?;
     let description = body.description.map(|d| d.map(Description::try_from).transpose()).transpose()?;
     let subdomain = body.subdomain.map(|s| s.map(Subdomain::try_from).transpose()).transpose()?;
+    let lock = ProjectNameLock::acquire(&state.pool, id).await?;
     let new_name = name.as_ref().map(|n| n.as_str().to_owned());
     let claim = match &new_name {
         Some(name) => project_names::claim(&state.pool, name, id).await?,
@@ -59,7 +60,8 @@ pub async fn update_project(
         return Err(ApiError::Conflict(format!("a project named {:?} already exists", new_name.unwrap_or_default())));
     }
     let command = ProjectCommand::Update { name, description, subdomain, expected_version };
-    match warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await {
+    let result = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await;
+    let outcome = match result {
         Ok(()) => {
             if let Some(name) = &new_name {
                 project_names::release_others(&state.pool, id, Some(name)).await?;
@@ -72,5 +74,7 @@ pub async fn update_project(
             }
             Err(error.into())
         }
-    }
+    };
+    lock.release().await;
+    outcome
 }
