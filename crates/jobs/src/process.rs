@@ -16,6 +16,9 @@ use crate::lines::LineSplitter;
 use crate::log::JobLog;
 use crate::JobFailure;
 
+/// Variables a job process inherits from the panel; everything else is cleared.
+pub const INHERITED_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOCKER_HOST", "SSL_CERT_FILE", "SSL_CERT_DIR"];
+
 /// A process to run: program, arguments, working directory and extra environment.
 #[derive(Debug, Clone)]
 pub struct ProcessSpec {
@@ -48,7 +51,8 @@ impl ProcessSpec {
     }
 }
 
-/// Runs `spec`, logging its stdout and stderr line by line. When `cancel` trips, the process
+/// Runs `spec` with a cleared environment (only [`INHERITED_ENV`] and `spec.env`), logging its
+/// stdout and stderr line by line. When `cancel` trips, the process
 /// group gets SIGTERM, then SIGKILL after `grace`, and the result is [`JobFailure::Stopped`].
 /// When the process exits, whatever it left running in its group is killed too.
 ///
@@ -58,6 +62,10 @@ pub async fn run(spec: &ProcessSpec, log: &JobLog, cancel: &CancellationToken, g
     let mut command = tokio::process::Command::new(&spec.program);
     command
         .args(&spec.args)
+        // The panel's own environment holds its secrets (WARP_SECRET_KEY, the database URL):
+        // a job gets only a small allow-list plus what its spec names.
+        .env_clear()
+        .envs(INHERITED_ENV.iter().filter_map(|key| std::env::var_os(key).map(|value| (*key, value))))
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt;
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::task::JoinSet;
@@ -18,6 +19,9 @@ use warp_store::projections::jobs::{self, JobView};
 
 use crate::log::JobLog;
 use crate::{Executor, JobContext, JobFailure};
+
+/// Extra time, beyond the kill grace period, an executor gets to return after its job stopped.
+const STOP_MARGIN: Duration = Duration::from_secs(5);
 
 /// The channel the `jobs` read model notifies on changes.
 const JOBS_CHANNEL: &str = "warp_jobs";
@@ -205,7 +209,7 @@ impl Runner {
         let result = match (input, JobType::parse(&job.job_type).and_then(|t| self.executors.get(&t))) {
             (Some(input), Some(executor)) => {
                 let context = JobContext { job_id: job.id, input, attempt, log: log.clone(), cancel: cancel.clone(), kill_grace: self.config.kill_grace };
-                executor.run(&context).await
+                self.run_guarded(executor.as_ref(), &context).await
             }
             _ => Err(JobFailure::failed(format!("no executor for job type {}", job.job_type))),
         };
@@ -243,6 +247,25 @@ impl Runner {
             log.end(status).await;
         }
         self.record(job.id, command).await
+    }
+
+    /// Runs the executor so that it can neither take the runner down (a panic is a failed
+    /// attempt) nor outlive its stop: once the job's token trips, the executor gets the kill
+    /// grace period plus [`STOP_MARGIN`] to return, then it is dropped (which kills the
+    /// processes it still has).
+    async fn run_guarded(&self, executor: &dyn Executor, context: &JobContext) -> Result<(), JobFailure> {
+        let run = std::panic::AssertUnwindSafe(executor.run(context)).catch_unwind();
+        let deadline = async {
+            context.cancel.cancelled().await;
+            tokio::time::sleep(self.config.kill_grace + STOP_MARGIN).await;
+        };
+        tokio::select! {
+            outcome = run => outcome.unwrap_or_else(|_| Err(JobFailure::failed("the job's executor panicked"))),
+            _ = deadline => {
+                context.log.system("the job did not stop in time; abandoning it");
+                Err(JobFailure::Stopped)
+            }
+        }
     }
 
     /// Records the attempt's outcome, retrying while the event store is unreachable.

@@ -170,3 +170,36 @@ fn alive(pid: i32) -> bool {
         Err(_) => false,
     }
 }
+
+#[tokio::test]
+async fn a_job_process_sees_none_of_the_panels_secrets_in_its_environment() {
+    std::env::set_var("WARP_SECRET_KEY", "do-not-leak-this-key");
+    let h = Harness::new().await;
+    h.spawn_runner("w1", Script("echo key=${WARP_SECRET_KEY:-unset} db=${WARP_DATABASE_URL:-unset} path=${PATH:+set}"), h.shutdown.clone());
+    let id = h.queue(JobInput::Deploy { project_id: project() }, None).await;
+    h.wait_status(id, "succeeded").await;
+    let lines = h.log_lines(id).await;
+    assert!(lines.contains(&("stdout".into(), "key=unset db=unset path=set".into())), "{lines:?}");
+}
+
+/// Panics: a bug in an executor.
+#[derive(Clone)]
+struct Panics;
+
+impl warp_jobs::Executor for Panics {
+    fn run<'a>(&'a self, _job: &'a warp_jobs::JobContext) -> futures::future::BoxFuture<'a, Result<(), warp_jobs::JobFailure>> {
+        Box::pin(async { panic!("executor bug") })
+    }
+}
+
+#[tokio::test]
+async fn an_executor_that_panics_fails_its_job_and_frees_its_target() {
+    let h = Harness::new().await;
+    h.spawn_runner("w1", Panics, h.shutdown.clone());
+    let target = project();
+    let first = h.queue(JobInput::Deploy { project_id: target }, None).await;
+    let job = h.wait_status(first, "failed").await;
+    assert_eq!(job.error_message.as_deref(), Some("the job's executor panicked"));
+    let second = h.queue(JobInput::PublishRoute { project_id: target }, None).await;
+    h.wait_status(second, "failed").await;
+}
