@@ -36,6 +36,10 @@ pub struct DockerConfig {
     pub socket: String,
     /// A log session with no keep-alive for this long is closed.
     pub session_idle: Duration,
+    /// Masks the panel's secrets in container log lines before they are published. `warp all`
+    /// shares the settings' redactor; a stand-alone `warp docker` knows no secrets (the API
+    /// redacts again before lines reach a client).
+    pub redactor: warp_platform::redact::Redactor,
 }
 
 /// How long a log session lives without a keep-alive.
@@ -53,12 +57,17 @@ impl DockerConfig {
             None if raw.contains("://") => anyhow::bail!("DOCKER_HOST {raw:?}: only unix sockets are supported"),
             None => raw,
         };
-        Ok(Self { host_name: host.host_name.clone(), socket: path.to_owned(), session_idle: SESSION_IDLE })
+        Ok(Self { socket: path.to_owned(), ..Self::new(&host.host_name, path) })
     }
 
     /// Host `host_name` on the engine socket at `socket` (the default idle timeout).
     pub fn new(host_name: &str, socket: &str) -> Self {
-        Self { host_name: host_name.to_owned(), socket: socket.to_owned(), session_idle: SESSION_IDLE }
+        Self {
+            host_name: host_name.to_owned(),
+            socket: socket.to_owned(),
+            session_idle: SESSION_IDLE,
+            redactor: Default::default(),
+        }
     }
 }
 

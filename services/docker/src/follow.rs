@@ -29,12 +29,19 @@ pub struct Session {
     pub nats: async_nats::Client,
     pub request: Arc<LogsOpen>,
     pub cancel: CancellationToken,
+    redactor: warp_platform::redact::Redactor,
     followed: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Session {
-    pub fn new(docker: Docker, nats: async_nats::Client, request: LogsOpen, cancel: CancellationToken) -> Self {
-        Self { docker, nats, request: Arc::new(request), cancel, followed: Default::default() }
+    pub fn new(
+        docker: Docker,
+        nats: async_nats::Client,
+        request: LogsOpen,
+        cancel: CancellationToken,
+        redactor: warp_platform::redact::Redactor,
+    ) -> Self {
+        Self { docker, nats, request: Arc::new(request), cancel, redactor, followed: Default::default() }
     }
 
     /// Whether `container` belongs to this session: its name or id contains the filter.
@@ -93,7 +100,7 @@ impl Session {
             container_name: container.name.clone(),
             stream: line.stream,
             timestamp: line.timestamp,
-            line: line.text,
+            line: self.redactor.redact(&line.text),
         };
         let payload = serde_json::to_vec(&message).expect("a log line serialises");
         if let Err(error) = self.nats.publish(subject.to_owned(), payload.into()).await {

@@ -48,7 +48,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::All { api, relay, docker_socket } => {
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
-            let docker = warp_docker::DockerConfig::from_args(&api.docker, &docker_socket)?;
+            let mut docker = warp_docker::DockerConfig::from_args(&api.docker, &docker_socket)?;
+            docker.redactor = settings.redactor().clone();
             let client = nats::connect(&cli.nats.nats_url, "warp").await?;
             let stop = shutdown::on_signals();
             // When one service stops (an error, or shutdown), stop the others too.

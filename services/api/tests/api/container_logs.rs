@@ -130,3 +130,17 @@ async fn invalid_log_queries_are_rejected_with_400() {
         assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
     }
 }
+
+#[tokio::test]
+async fn a_secret_setting_printed_by_a_container_is_redacted_from_its_log_stream() {
+    let app = TestApp::spawn_with_docker().await;
+    let canary = format!("ghp_CANARY{}", uuid::Uuid::new_v4().simple());
+    let settings = serde_json::json!({ "github_api_url": crate::fakes::unreachable(), "github_token": canary });
+    assert_eq!(app.put_settings(&app.admin, &settings, None).await.status(), StatusCode::OK);
+    let prefix = format!("warp-secret-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let (mut reader, _) = open(&app, &format!("filter={prefix}")).await;
+    let _container = TestContainer::run(&prefix, &[], &format!("echo token {canary}; echo done; exec sleep 3600"));
+    let lines = lines_until(&mut reader, "done").await;
+    assert!(texts(&lines).contains(&"token [REDACTED]"), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.to_string().contains(&canary)));
+}

@@ -33,7 +33,7 @@ pub async fn handle(ctx: &Context, request: LogsOpen) -> Result<LogsOpened, Dock
     };
     let cancel = ctx.sessions.insert(request.session_id, &ctx.shutdown);
     let (session_id, tail, filter) = (request.session_id, request.tail, request.filter.clone());
-    let session = Session::new(docker, ctx.nats.clone(), request, cancel);
+    let session = Session::new(docker, ctx.nats.clone(), request, cancel, ctx.config.redactor.clone());
     let containers: Vec<ContainerRef> = listed
         .into_iter()
         .map(|c| ContainerRef { id: c.id.unwrap_or_default(), name: container_name(c.names.as_ref()) })

@@ -136,7 +136,9 @@ async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscri
             }
             message = lines.next() => {
                 let Some(message) = message else { break };
-                let Ok(line) = serde_json::from_slice::<ContainerLogLine>(&message.payload) else { continue };
+                let Ok(mut line) = serde_json::from_slice::<ContainerLogLine>(&message.payload) else { continue };
+                // Whatever the docker service knew, no secret of the panel reaches a client.
+                line.line = state.settings.redactor().redact(&line.line);
                 let data = serde_json::to_string(&line).expect("a log line serialises");
                 if tx.send(Event::default().event("line").data(data)).await.is_err() {
                     break;
