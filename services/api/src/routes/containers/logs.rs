@@ -120,19 +120,32 @@ pub async fn container_logs(
 /// leaves, the server shuts down or the docker service forgets the session; then closes it.
 async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscriber, tx: mpsc::Sender<Event>) {
     let session = LogsSession { session_id };
-    let mut keepalive = tokio::time::interval(KEEPALIVE);
-    keepalive.tick().await;
+    // Keep-alives run on their own, so a slow client (blocking the send below) does not let
+    // the docker service expire the session.
+    let forgotten = tokio_util::sync::CancellationToken::new();
+    let keepalive = tokio::spawn({
+        let (state, session, forgotten) = (state.clone(), session.clone(), forgotten.clone());
+        async move {
+            let mut tick = tokio::time::interval(KEEPALIVE);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let reply = docker::request::<_, LogsKeptAlive>(&state, subjects::DOCKER_LOGS_KEEPALIVE, &session).await;
+                if let Ok(LogsKeptAlive { known: false }) = reply {
+                    forgotten.cancel();
+                    return;
+                }
+            }
+        }
+    });
     loop {
         tokio::select! {
             _ = state.shutdown.cancelled() => break,
             _ = tx.closed() => break,
-            _ = keepalive.tick() => {
-                let reply = docker::request::<_, LogsKeptAlive>(&state, subjects::DOCKER_LOGS_KEEPALIVE, &session).await;
-                if let Ok(LogsKeptAlive { known: false }) = reply {
-                    let reason = serde_json::json!({ "reason": "the docker service ended the log session" });
-                    let _ = tx.send(Event::default().event("end").data(reason.to_string())).await;
-                    break;
-                }
+            _ = forgotten.cancelled() => {
+                let reason = serde_json::json!({ "reason": "the docker service ended the log session" });
+                let _ = tx.send(Event::default().event("end").data(reason.to_string())).await;
+                break;
             }
             message = lines.next() => {
                 let Some(message) = message else { break };
@@ -146,6 +159,7 @@ async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscri
             }
         }
     }
+    keepalive.abort();
     let _ = docker::request::<_, LogsKeptAlive>(&state, subjects::DOCKER_LOGS_CLOSE, &session).await;
 }
 
