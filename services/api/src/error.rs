@@ -23,6 +23,10 @@ pub enum ApiError {
     Forbidden(String),
     /// 404 `not_found`.
     NotFound(String),
+    /// 405 `method_not_allowed`: the path exists, the method does not.
+    MethodNotAllowed,
+    /// 413 `payload_too_large`: the body is over the limit (2 MiB).
+    PayloadTooLarge,
     /// 409 `conflict`: the request conflicts with the current state (name taken, stale
     /// `If-Match`, archived project, concurrent change).
     Conflict(String),
@@ -42,7 +46,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: `validation_failed`, `bad_request`, `unauthorized`,
-    /// `forbidden`, `not_found`, `conflict`, `unavailable`, `internal`.
+    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
+    /// `unavailable`, `internal`.
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
@@ -70,6 +75,13 @@ impl ApiError {
             ),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, detail("forbidden", message)),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, detail("not_found", message)),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                detail("method_not_allowed", "this path does not accept this method".into()),
+            ),
+            ApiError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, detail("payload_too_large", "the request body is over 2 MiB".into()))
+            }
             ApiError::Conflict(message) => (StatusCode::CONFLICT, detail("conflict", message)),
             ApiError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, detail("unavailable", message)),
             ApiError::Internal(error) => {

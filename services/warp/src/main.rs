@@ -16,7 +16,7 @@ async fn main() -> std::process::ExitCode {
     match commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = %format!("{error:#}"), "warp stopped with an error");
+            // Logs go to stderr too: one line is enough.
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
         }

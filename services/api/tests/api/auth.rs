@@ -107,3 +107,21 @@ async fn a_member_can_revoke_their_own_token() {
     assert_error(app.list_tokens(&spare).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
     assert_eq!(app.list_tokens(&app.member).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_wrong_method_and_an_oversized_body_answer_with_the_json_error_body() {
+    let app = TestApp::spawn().await;
+    let wrong = app.client.delete(format!("{}/api/projects", app.address)).bearer_auth(&app.admin.secret).send().await.unwrap();
+    assert_error(wrong, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let huge = format!("{{\"name\":\"{}\"}}", "a".repeat(3 * 1024 * 1024));
+    let big = app
+        .client
+        .post(format!("{}/api/projects", app.address))
+        .bearer_auth(&app.admin.secret)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_error(big, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
