@@ -278,3 +278,11 @@ async fn concurrent_renames_of_one_project_leave_exactly_its_final_name_taken() 
     }
     assert_eq!(refused, 1, "only the project's final name is still claimed");
 }
+
+#[tokio::test]
+async fn a_project_list_cursor_that_names_no_project_is_refused_with_400() {
+    let app = TestApp::spawn().await;
+    let query = [("after", uuid::Uuid::now_v7().to_string())];
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_error(app.list_projects(&app.member, &query).await, StatusCode::BAD_REQUEST, "bad_request").await;
+}

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use warp_store::page::clamp_limit;
 use warp_store::projections::projects::{self, ProjectFilter, ProjectView};
 
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiQuery, CurrentUser};
 use crate::routes::Page;
 use crate::AppState;
@@ -37,6 +37,11 @@ pub async fn list_projects(
     ApiQuery(query): ApiQuery<ListProjects>,
 ) -> ApiResult<axum::Json<Page<ProjectView, Uuid>>> {
     let limit = clamp_limit(query.limit);
+    if let Some(after) = query.after {
+        if projects::get(&state.pool, after).await?.is_none() {
+            return Err(ApiError::BadRequest("`after` is not a cursor from this list".into()));
+        }
+    }
     let filter = ProjectFilter { include_archived: query.include_archived, after: query.after, limit };
     let items = projects::list(&state.pool, &filter).await?;
     Ok(axum::Json(Page::new(items, limit, |p| p.id)))
