@@ -169,3 +169,16 @@ async fn rotating_the_master_key_re_encrypts_every_secret_and_the_old_key_stops_
     let got: Value = app.client.get(format!("{address}/api/settings")).bearer_auth(&app.admin.secret).send().await.unwrap().json().await.unwrap();
     assert_eq!(got["github_token"]["masked"], "••••pqrs");
 }
+
+#[tokio::test]
+async fn moving_an_api_url_needs_the_token_again_so_a_stored_token_never_goes_to_a_new_host() {
+    let app = TestApp::spawn().await;
+    let saved = app.put_settings(&app.admin, &json!({"github_api_url": fakes::unreachable(), "github_token": GOOD_GITHUB_TOKEN}), None).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let elsewhere = fakes::unreachable();
+    let moved = app.put_settings(&app.admin, &json!({"github_api_url": elsewhere}), None).await;
+    let error = assert_error(moved, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(error["field"], "github_token");
+    let with_token = app.put_settings(&app.admin, &json!({"github_api_url": elsewhere, "github_token": GOOD_GITHUB_TOKEN}), None).await;
+    assert_eq!(with_token.status(), StatusCode::OK);
+}

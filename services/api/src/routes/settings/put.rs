@@ -5,6 +5,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use warp_domain::settings::{apply_patch, present, RawSettingsPatch};
+use warp_domain::ValidationError;
+use warp_events::SecretName;
 use warp_store::settings::ChangeError;
 
 use super::view::SettingsView;
@@ -155,6 +157,21 @@ pub async fn put_settings(
         )));
     }
     let (values, secrets) = apply_patch(&current.values, body.into())?;
+    // A stored token is never sent to a host it was not given for: moving an API URL needs the
+    // token again (else an admin could send the stored token to a server of theirs).
+    let moved = |old: &str, new: &str, secret: SecretName, sent: bool| old != new && current.secrets.contains_key(&secret) && !sent;
+    if moved(&current.values.github_api_url, &values.get().github_api_url, SecretName::GithubToken, secrets.github_token.is_some()) {
+        return Err(ApiError::Validation(ValidationError::new(
+            "github_token",
+            "changing github_api_url needs github_token again (a stored token is never sent to a new host)",
+        )));
+    }
+    if moved(&current.values.cloudflare_api_url, &values.get().cloudflare_api_url, SecretName::CloudflareApiToken, secrets.cloudflare_api_token.is_some()) {
+        return Err(ApiError::Validation(ValidationError::new(
+            "cloudflare_api_token",
+            "changing cloudflare_api_url needs cloudflare_api_token again (a stored token is never sent to a new host)",
+        )));
+    }
     let redactor = state.settings.redactor();
     let mut checks = Vec::new();
     if let Some(Some(token)) = &secrets.github_token {
