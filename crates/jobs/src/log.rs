@@ -15,6 +15,9 @@ use warp_platform::redact::Redactor;
 
 /// Lines per stored batch and per live message.
 const BATCH: usize = 500;
+/// Most lines held in memory while the log store is unreachable; later lines are counted and
+/// reported as dropped instead of growing memory without bound.
+pub const MAX_PENDING: usize = 50_000;
 /// How often buffered lines are stored and published.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -37,13 +40,15 @@ struct Inner {
 struct State {
     next_seq: i64,
     pending: Vec<JobLogLine>,
+    /// Lines dropped since the buffer was last full.
+    dropped: u64,
 }
 
 impl JobLog {
     /// Opens the log of `job_id`, continuing after the lines an earlier attempt stored.
     pub async fn open(job_id: Uuid, pool: PgPool, nats: async_nats::Client, redactor: Redactor) -> sqlx::Result<Self> {
         let last = warp_store::job_logs::last_seq(&pool, job_id).await?;
-        let state = State { next_seq: last + 1, pending: Vec::new() };
+        let state = State { next_seq: last + 1, pending: Vec::new(), dropped: 0 };
         let inner = Inner { job_id, pool, nats, redactor, state: Mutex::new(state), flushing: Default::default() };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -52,6 +57,16 @@ impl JobLog {
     pub fn line(&self, stream: LogStream, text: &str) {
         let line = self.inner.redactor.redact(text);
         let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.pending.len() >= MAX_PENDING {
+            state.dropped += 1;
+            return;
+        }
+        if state.dropped > 0 {
+            let notice = format!("{} lines dropped: the log store was unreachable", std::mem::take(&mut state.dropped));
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            state.pending.push(JobLogLine { seq, at: Utc::now(), stream: LogStream::System, line: notice });
+        }
         let seq = state.next_seq;
         state.next_seq += 1;
         state.pending.push(JobLogLine { seq, at: Utc::now(), stream, line });
@@ -85,6 +100,15 @@ impl JobLog {
 
     /// Flushes, then announces the end of the log with the job's final `status`.
     pub async fn end(&self, status: &str) {
+        {
+            let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.dropped > 0 {
+                let notice = format!("{} lines dropped: the log store was unreachable", std::mem::take(&mut state.dropped));
+                let seq = state.next_seq;
+                state.next_seq += 1;
+                state.pending.push(JobLogLine { seq, at: Utc::now(), stream: LogStream::System, line: notice });
+            }
+        }
         for attempt in 0..5u32 {
             match self.flush().await {
                 Ok(()) => break,
