@@ -44,6 +44,18 @@ struct State {
     dropped: u64,
 }
 
+impl State {
+    /// Queues a system line saying how many lines were dropped, if any were.
+    fn report_dropped(&mut self) {
+        if self.dropped > 0 {
+            let line = format!("{} lines dropped: the log store was unreachable", std::mem::take(&mut self.dropped));
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.pending.push(JobLogLine { seq, at: Utc::now(), stream: LogStream::System, line });
+        }
+    }
+}
+
 impl JobLog {
     /// Opens the log of `job_id`, continuing after the lines an earlier attempt stored.
     pub async fn open(job_id: Uuid, pool: PgPool, nats: async_nats::Client, redactor: Redactor) -> sqlx::Result<Self> {
@@ -61,12 +73,7 @@ impl JobLog {
             state.dropped += 1;
             return;
         }
-        if state.dropped > 0 {
-            let notice = format!("{} lines dropped: the log store was unreachable", std::mem::take(&mut state.dropped));
-            let seq = state.next_seq;
-            state.next_seq += 1;
-            state.pending.push(JobLogLine { seq, at: Utc::now(), stream: LogStream::System, line: notice });
-        }
+        state.report_dropped();
         let seq = state.next_seq;
         state.next_seq += 1;
         state.pending.push(JobLogLine { seq, at: Utc::now(), stream, line });
@@ -100,15 +107,7 @@ impl JobLog {
 
     /// Flushes, then announces the end of the log with the job's final `status`.
     pub async fn end(&self, status: &str) {
-        {
-            let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-            if state.dropped > 0 {
-                let notice = format!("{} lines dropped: the log store was unreachable", std::mem::take(&mut state.dropped));
-                let seq = state.next_seq;
-                state.next_seq += 1;
-                state.pending.push(JobLogLine { seq, at: Utc::now(), stream: LogStream::System, line: notice });
-            }
-        }
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner()).report_dropped();
         for attempt in 0..5u32 {
             match self.flush().await {
                 Ok(()) => break,
