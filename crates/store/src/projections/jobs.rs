@@ -45,29 +45,10 @@ pub struct JobView {
 /// Applies one job event; events already applied are no-ops and an event whose predecessor is
 /// missing fails with [`ProjectionError::Gap`].
 pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), ProjectionError> {
-    if envelope.aggregate_type != warp_events::job::AGGREGATE_TYPE {
-        return Ok(());
-    }
-    let Ok(id) = envelope.aggregate_id.parse::<Uuid>() else {
+    let Some((id, event)) = super::next_event::<JobEvent>(conn, "jobs", warp_events::job::AGGREGATE_TYPE, envelope).await?
+    else {
         return Ok(());
     };
-    let event: JobEvent = serde_json::from_value(envelope.payload.clone())
-        .map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?;
-    let version: Option<i64> = sqlx::query_scalar("select version from jobs where id = $1 for update")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let current = version.unwrap_or(0);
-    if envelope.sequence <= current {
-        return Ok(());
-    }
-    if envelope.sequence != current + 1 {
-        return Err(ProjectionError::Gap {
-            aggregate_id: envelope.aggregate_id.clone(),
-            sequence: envelope.sequence,
-            expected: current + 1,
-        });
-    }
     let (seq, at) = (envelope.sequence, envelope.recorded_at);
     match event {
         JobEvent::JobQueued { input, project_id, timeout_seconds, max_attempts } => {

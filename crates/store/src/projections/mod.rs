@@ -21,3 +21,42 @@ pub enum ProjectionError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
+
+/// The event `envelope` holds for a read model keyed by aggregate id in `table` (a constant of
+/// this crate), if it is the next one to apply: `None` for another aggregate type, a non-UUID
+/// id, or an event already applied (sequence ≤ the row's `version`). Locks the row.
+///
+/// # Errors
+/// [`ProjectionError::Gap`] when an earlier event is missing; [`ProjectionError::Malformed`]
+/// when the payload is not an `E`.
+async fn next_event<E: serde::de::DeserializeOwned>(
+    conn: &mut sqlx::PgConnection,
+    table: &'static str,
+    aggregate_type: &str,
+    envelope: &warp_events::EventEnvelope,
+) -> Result<Option<(uuid::Uuid, E)>, ProjectionError> {
+    if envelope.aggregate_type != aggregate_type {
+        return Ok(None);
+    }
+    let Ok(id) = envelope.aggregate_id.parse::<uuid::Uuid>() else {
+        return Ok(None);
+    };
+    let event: E = serde_json::from_value(envelope.payload.clone())
+        .map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?;
+    let version: Option<i64> = sqlx::query_scalar(&format!("select version from {table} where id = $1 for update"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let current = version.unwrap_or(0);
+    if envelope.sequence <= current {
+        return Ok(None);
+    }
+    if envelope.sequence != current + 1 {
+        return Err(ProjectionError::Gap {
+            aggregate_id: envelope.aggregate_id.clone(),
+            sequence: envelope.sequence,
+            expected: current + 1,
+        });
+    }
+    Ok(Some((id, event)))
+}

@@ -26,29 +26,11 @@ pub struct ProjectView {
 /// Applies one project event. Events already applied (sequence ≤ version) are no-ops; an event
 /// whose predecessor is missing fails with [`ProjectionError::Gap`] so it is retried later.
 pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), ProjectionError> {
-    if envelope.aggregate_type != warp_events::project::AGGREGATE_TYPE {
-        return Ok(());
-    }
-    let Ok(id) = envelope.aggregate_id.parse::<Uuid>() else {
+    let Some((id, event)) =
+        super::next_event::<ProjectEvent>(conn, "projects", warp_events::project::AGGREGATE_TYPE, envelope).await?
+    else {
         return Ok(());
     };
-    let event: ProjectEvent = serde_json::from_value(envelope.payload.clone())
-        .map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?;
-    let version: Option<i64> = sqlx::query_scalar("select version from projects where id = $1 for update")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let current = version.unwrap_or(0);
-    if envelope.sequence <= current {
-        return Ok(());
-    }
-    if envelope.sequence != current + 1 {
-        return Err(ProjectionError::Gap {
-            aggregate_id: envelope.aggregate_id.clone(),
-            sequence: envelope.sequence,
-            expected: current + 1,
-        });
-    }
     let at = envelope.recorded_at;
     let seq = envelope.sequence;
     match event {
