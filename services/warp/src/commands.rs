@@ -13,8 +13,15 @@ use crate::cli::{ApiArgs, AuditAction, Cli, Command, TokenAction};
 
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Schema { out } = &cli.command {
-        return write_schema(out);
+    match &cli.command {
+        Command::Schema { out } => return write_schema(out),
+        // A Docker host's agent needs NATS and its engine only: no database credentials.
+        Command::Docker { host, socket } => {
+            let config = warp_docker::DockerConfig::from_args(host, socket)?;
+            let client = nats::connect(&cli.nats.nats_url, "warp-docker").await?;
+            return warp_docker::run(client, config, shutdown::on_signals()).await;
+        }
+        _ => {}
     }
     let pool = db::connect(&cli.database).await?;
     warp_store::migrate::run(&pool).await?;
@@ -40,11 +47,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.events, report.duration_ms, report.events_per_second
             );
             Ok(())
-        }
-        Command::Docker { host, socket } => {
-            let config = warp_docker::DockerConfig::from_args(&host, &socket)?;
-            let client = nats::connect(&cli.nats.nats_url, "warp-docker").await?;
-            warp_docker::run(client, config, shutdown::on_signals()).await
         }
         Command::All { api, relay, docker_socket } => {
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
@@ -86,7 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{} dead letter(s)", letters.len());
             Ok(())
         }
-        Command::Schema { .. } => unreachable!("handled above"),
+        Command::Schema { .. } | Command::Docker { .. } => unreachable!("handled above"),
     }
 }
 
