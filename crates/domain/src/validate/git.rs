@@ -12,6 +12,21 @@ pub const MAX_GIT_URL_LEN: usize = 2048;
 /// Longest accepted ref name, in bytes.
 pub const MAX_GIT_REF_LEN: usize = 255;
 
+/// What every value passed to git as an argument needs: not empty, at most `max_len` bytes,
+/// and not starting with `-` (git would read it as an option).
+fn check_argument(field: &str, raw: &str, max_len: usize) -> Result<(), ValidationError> {
+    if raw.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if raw.len() > max_len {
+        return Err(ValidationError::new(field, format!("must be at most {max_len} characters")));
+    }
+    if raw.starts_with('-') {
+        return Err(ValidationError::new(field, "must not start with '-' (it would be read as an option)"));
+    }
+    Ok(())
+}
+
 /// A remote repository URL in one of three forms:
 /// - `https://host[:port]/path` (no user or password in the URL: credentials come from settings),
 /// - `ssh://[user@]host[:port]/path`,
@@ -32,16 +47,8 @@ impl GitUrl {
 
     /// Parses `raw` and reports problems under `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
+        check_argument(field, raw, MAX_GIT_URL_LEN)?;
         let err = |message: &str| Err(ValidationError::new(field, message));
-        if raw.is_empty() {
-            return err("must not be empty");
-        }
-        if raw.len() > MAX_GIT_URL_LEN {
-            return err("must be at most 2048 characters");
-        }
-        if raw.starts_with('-') {
-            return err("must not start with '-' (it would be read as an option)");
-        }
         if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return err("must not contain spaces or control characters");
         }
@@ -159,16 +166,8 @@ impl GitRef {
 
     /// Parses `raw` and reports problems under `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
+        check_argument(field, raw, MAX_GIT_REF_LEN)?;
         let err = |message: &str| Err(ValidationError::new(field, message));
-        if raw.is_empty() {
-            return err("must not be empty");
-        }
-        if raw.len() > MAX_GIT_REF_LEN {
-            return err("must be at most 255 characters");
-        }
-        if raw.starts_with('-') {
-            return err("must not start with '-' (it would be read as an option)");
-        }
         if let Some(bad) = raw.chars().find(|c| matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\')) {
             return Err(ValidationError::new(field, format!("must not contain {bad:?} (git check-ref-format)")));
         }
