@@ -176,3 +176,80 @@ pub struct ContainerLogLine {
     /// with a visible marker.
     pub line: String,
 }
+
+/// A transport protocol of a host port.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PortProtocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl PortProtocol {
+    /// `tcp` or `udp`, as Docker and the API spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortProtocol::Tcp => "tcp",
+            PortProtocol::Udp => "udp",
+        }
+    }
+}
+
+impl std::fmt::Display for PortProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Request `ports`: who holds a host port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PortQuery {
+    /// Host port, 1-65535 (0 is refused with `bad_request`).
+    pub port: u16,
+    /// Default `tcp`.
+    #[serde(default)]
+    pub protocol: PortProtocol,
+}
+
+/// Reply to `ports`: every holder of the port on the docker service's host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct PortStatus {
+    pub port: u16,
+    pub protocol: PortProtocol,
+    /// Containers publishing the port and host processes listening on it; empty when the port
+    /// is free. Docker's `docker-proxy` is left out where a listed container explains it.
+    pub holders: Vec<PortHolder>,
+}
+
+/// Something that holds a host port: `{"kind":"container",…}` or `{"kind":"host_process",…}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PortHolder {
+    /// A running container that publishes the port (one entry per host address it is
+    /// published on).
+    Container {
+        /// Full 64-hex container id.
+        id: String,
+        /// Name without Docker's leading `/`.
+        name: String,
+        /// Label `com.docker.compose.project`, when compose created the container.
+        compose_project: Option<String>,
+        /// Label `com.docker.compose.service`.
+        compose_service: Option<String>,
+        /// Host address the port is published on: `0.0.0.0`, `::`, `127.0.0.1`, … (empty
+        /// when the engine does not say: every address).
+        host_ip: String,
+    },
+    /// A process of the host listening on the port (TCP `LISTEN`, or an unconnected UDP
+    /// socket bound to it).
+    HostProcess {
+        /// Local address of the socket: `0.0.0.0`, `::`, `127.0.0.1`, `::1`, … (an IPv4-mapped
+        /// IPv6 address is shown as IPv4).
+        address: String,
+        /// The process owning the socket, when the docker service may read `/proc/<pid>/fd`.
+        pid: Option<u32>,
+        /// The process name (`/proc/<pid>/comm`, at most 15 bytes), e.g. `nginx`.
+        command: Option<String>,
+    },
+}

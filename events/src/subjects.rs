@@ -18,6 +18,8 @@ pub const DOCKER_REQUEST_PREFIX: &str = "warp.docker";
 pub const DOCKER_CONTAINERS: &str = "containers";
 /// Docker action: engine and compose health (request `{}`, reply `DockerReply<DockerHealth>`).
 pub const DOCKER_HEALTH: &str = "health";
+/// Docker action: who holds a host port (request `PortQuery`, reply `DockerReply<PortStatus>`).
+pub const DOCKER_PORTS: &str = "ports";
 /// Docker action: open a log session (request `LogsOpen`, reply `DockerReply<LogsOpened>`).
 pub const DOCKER_LOGS_OPEN: &str = "logs.open";
 /// Docker action: keep a log session alive (request `LogsSession`, reply `DockerReply<LogsKeptAlive>`).

@@ -11,8 +11,9 @@
 //! - [`client`]: [`client::DockerClient`], bollard over the unix socket with API version
 //!   negotiation (the engine may be older than bollard's default API).
 //! - [`compose`]: which compose front end exists (`docker compose` v2 or `docker-compose` v1).
-//! - [`handlers`]: one file per request action (`containers`, `health`, `logs.open`,
+//! - [`handlers`]: one file per request action (`containers`, `health`, `ports`, `logs.open`,
 //!   `logs.keepalive`, `logs.close`).
+//! - [`ports`]: who holds a host port (published by a container, or a host process listening).
 //! - [`sessions`]: open log sessions and their keep-alive clocks; [`follow`]: a session's log
 //!   streams; [`frames`]: Docker's log frames to whole lines.
 
@@ -22,6 +23,7 @@ pub mod config;
 pub mod follow;
 pub mod frames;
 pub mod handlers;
+pub mod ports;
 pub mod sessions;
 
 use std::sync::Arc;

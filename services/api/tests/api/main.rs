@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod jobs;
 mod metadata;
+mod ports;
 mod projects;
 mod security;
 mod settings;

@@ -5,6 +5,7 @@ pub mod health;
 pub mod logs_close;
 pub mod logs_keepalive;
 pub mod logs_open;
+pub mod ports;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,6 +20,10 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: &[u8]) -> Vec<u8> {
     match action {
         subjects::DOCKER_CONTAINERS => reply(containers::handle(ctx).await),
         subjects::DOCKER_HEALTH => reply(health::handle(ctx).await),
+        subjects::DOCKER_PORTS => match parse(payload) {
+            Ok(query) => reply(ports::handle(ctx, query).await),
+            Err(failure) => reply::<()>(Err(failure)),
+        },
         subjects::DOCKER_LOGS_OPEN => match parse(payload) {
             Ok(request) => reply(logs_open::handle(ctx, request).await),
             Err(failure) => reply::<()>(Err(failure)),
