@@ -25,6 +25,13 @@ pub enum JobInput {
     PublishRoute { project_id: Uuid },
     /// Restart the configured cloudflared so it reads its configuration again.
     RestartTunnel {},
+    /// Stop the project's compose services (`compose stop`).
+    Stop { project_id: Uuid },
+    /// Start the project's stopped compose services (`compose start`).
+    Start { project_id: Uuid },
+    /// Remove the project's containers and networks (`compose down`), and its named volumes
+    /// when `volumes` is true.
+    Remove { project_id: Uuid, volumes: bool },
 }
 
 /// The job types, as filter values and log labels.
@@ -36,12 +43,23 @@ pub enum JobType {
     QuickService,
     PublishRoute,
     RestartTunnel,
+    Stop,
+    Start,
+    Remove,
 }
 
 impl JobType {
     /// Every type.
-    pub const ALL: [JobType; 5] =
-        [JobType::Deploy, JobType::CreateFromTemplate, JobType::QuickService, JobType::PublishRoute, JobType::RestartTunnel];
+    pub const ALL: [JobType; 8] = [
+        JobType::Deploy,
+        JobType::CreateFromTemplate,
+        JobType::QuickService,
+        JobType::PublishRoute,
+        JobType::RestartTunnel,
+        JobType::Stop,
+        JobType::Start,
+        JobType::Remove,
+    ];
 
     /// The snake_case name (as in JSON and the `jobs.job_type` column).
     pub fn as_str(self) -> &'static str {
@@ -51,6 +69,9 @@ impl JobType {
             JobType::QuickService => "quick_service",
             JobType::PublishRoute => "publish_route",
             JobType::RestartTunnel => "restart_tunnel",
+            JobType::Stop => "stop",
+            JobType::Start => "start",
+            JobType::Remove => "remove",
         }
     }
 
@@ -65,6 +86,7 @@ impl JobType {
             JobType::Deploy => 30 * 60,
             JobType::CreateFromTemplate => 10 * 60,
             JobType::QuickService | JobType::PublishRoute | JobType::RestartTunnel => 2 * 60,
+            JobType::Stop | JobType::Start | JobType::Remove => 5 * 60,
         }
     }
 
@@ -72,7 +94,15 @@ impl JobType {
     /// is idempotent). Such jobs are re-queued when their worker dies; others fail as
     /// `interrupted`.
     pub fn retry_safe(self) -> bool {
-        matches!(self, JobType::QuickService | JobType::PublishRoute | JobType::RestartTunnel)
+        matches!(
+            self,
+            JobType::QuickService
+                | JobType::PublishRoute
+                | JobType::RestartTunnel
+                | JobType::Stop
+                | JobType::Start
+                | JobType::Remove
+        )
     }
 }
 
@@ -85,6 +115,9 @@ impl JobInput {
             JobInput::QuickService { .. } => JobType::QuickService,
             JobInput::PublishRoute { .. } => JobType::PublishRoute,
             JobInput::RestartTunnel {} => JobType::RestartTunnel,
+            JobInput::Stop { .. } => JobType::Stop,
+            JobInput::Start { .. } => JobType::Start,
+            JobInput::Remove { .. } => JobType::Remove,
         }
     }
 
@@ -94,7 +127,10 @@ impl JobInput {
             JobInput::Deploy { project_id }
             | JobInput::CreateFromTemplate { project_id }
             | JobInput::QuickService { project_id }
-            | JobInput::PublishRoute { project_id } => Some(*project_id),
+            | JobInput::PublishRoute { project_id }
+            | JobInput::Stop { project_id }
+            | JobInput::Start { project_id }
+            | JobInput::Remove { project_id, .. } => Some(*project_id),
             JobInput::RestartTunnel {} => None,
         }
     }

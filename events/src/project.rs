@@ -3,6 +3,10 @@
 use cqrs_es::DomainEvent;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use crate::docker::PublishedPort;
 
 /// Aggregate type under which project events are stored and published.
 pub const AGGREGATE_TYPE: &str = "project";
@@ -27,15 +31,123 @@ pub enum ProjectEvent {
     },
     /// The project was archived: it accepts no further changes.
     ProjectArchived {},
+    /// The project deploys a compose project: its code comes from `source`, compose reads
+    /// `compose_file` (relative to the checkout; `null`: compose's default names), and every
+    /// compose command runs with `-p <compose_project>`.
+    DeploymentConfigured {
+        source: ProjectSource,
+        compose_file: Option<String>,
+        compose_project: String,
+    },
+    /// The project exposes something that already runs (no compose, no build).
+    QuickServiceConfigured { target: QuickServiceTarget },
+    /// The deploy env is now exactly these variables: name → fingerprint (8 hex digits of an
+    /// HMAC of the value). Values live encrypted in `project_env_secrets`, never in events.
+    DeployEnvChanged { vars: BTreeMap<String, String> },
+    /// A user asked for `action`; job `job_id` carries it out.
+    DeploymentRequested { job_id: Uuid, action: DeployAction },
+    /// Job `job_id` deployed the project: every service runs (and is healthy where it has a
+    /// healthcheck). `commit` is the git commit deployed (`null` for folder sources).
+    DeploymentSucceeded {
+        job_id: Uuid,
+        commit: Option<String>,
+        services: Vec<DeployedService>,
+    },
+    /// Job `job_id` failed to deploy. `rolled_back_to` names the commit that serves again when
+    /// the previous good revision was restored; `null` when nothing was rolled back.
+    DeploymentFailed {
+        job_id: Uuid,
+        message: String,
+        rolled_back_to: Option<String>,
+    },
+    /// Job `job_id` stopped the project's containers (`compose stop`).
+    ProjectStopped { job_id: Uuid },
+    /// Job `job_id` started the project's stopped containers (`compose start`).
+    ProjectStarted { job_id: Uuid },
+    /// Job `job_id` removed the project's containers and networks (`compose down`), and its
+    /// named volumes when `volumes_removed`.
+    ProjectRemoved { job_id: Uuid, volumes_removed: bool },
+    /// The project should be reachable at `<subdomain>.<base domain>`, served by
+    /// `service_url` (e.g. `http://localhost:8080`) as seen from the Docker host. Consumed by
+    /// the Cloudflare service (DNS record and tunnel ingress rule).
+    RouteRequested { subdomain: String, service_url: String },
+}
+
+/// Where a compose project's code comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectSource {
+    /// A git repository (`https://` or `ssh://`/scp-like URL) at a branch or tag.
+    Git {
+        url: String,
+        #[serde(rename = "ref")]
+        git_ref: String,
+    },
+    /// A folder, relative to the workspaces root setting.
+    Folder { path: String },
+}
+
+/// What a quick-service project exposes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuickServiceTarget {
+    /// A running container (name or full id) and the container port it serves on.
+    Container { container: String, target_port: u16 },
+    /// A process listening on this port of the Docker host.
+    HostPort { host_port: u16 },
+}
+
+/// What a deploy job does to a compose project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployAction {
+    /// Fetch the source and `compose up --build -d`.
+    Deploy,
+    /// `compose stop`.
+    Stop,
+    /// `compose start`.
+    Start,
+    /// `compose down` (keeping named volumes).
+    Remove,
+    /// `compose down --volumes`.
+    RemoveWithVolumes,
+}
+
+/// One container of a deployed compose service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct DeployedService {
+    /// Compose service name.
+    pub service: String,
+    /// Full 64-hex container id.
+    pub container_id: String,
+    pub container_name: String,
+    /// Image reference and the image id (`sha256:…`) it resolved to.
+    pub image: String,
+    pub image_id: String,
+    /// Engine state (`running`) and health (`healthy`, or `null` without a healthcheck).
+    pub state: String,
+    pub health: Option<String>,
+    /// Ports published on the host.
+    pub ports: Vec<PublishedPort>,
 }
 
 impl ProjectEvent {
     /// Event type names, as stored in `events.event_type`, one per variant.
-    pub const TYPES: [&'static str; 4] = [
+    pub const TYPES: [&'static str; 14] = [
         "ProjectCreated",
         "ProjectRenamed",
         "ProjectSettingsUpdated",
         "ProjectArchived",
+        "DeploymentConfigured",
+        "QuickServiceConfigured",
+        "DeployEnvChanged",
+        "DeploymentRequested",
+        "DeploymentSucceeded",
+        "DeploymentFailed",
+        "ProjectStopped",
+        "ProjectStarted",
+        "ProjectRemoved",
+        "RouteRequested",
     ];
 }
 
@@ -46,6 +158,16 @@ impl DomainEvent for ProjectEvent {
             ProjectEvent::ProjectRenamed { .. } => "ProjectRenamed",
             ProjectEvent::ProjectSettingsUpdated { .. } => "ProjectSettingsUpdated",
             ProjectEvent::ProjectArchived {} => "ProjectArchived",
+            ProjectEvent::DeploymentConfigured { .. } => "DeploymentConfigured",
+            ProjectEvent::QuickServiceConfigured { .. } => "QuickServiceConfigured",
+            ProjectEvent::DeployEnvChanged { .. } => "DeployEnvChanged",
+            ProjectEvent::DeploymentRequested { .. } => "DeploymentRequested",
+            ProjectEvent::DeploymentSucceeded { .. } => "DeploymentSucceeded",
+            ProjectEvent::DeploymentFailed { .. } => "DeploymentFailed",
+            ProjectEvent::ProjectStopped { .. } => "ProjectStopped",
+            ProjectEvent::ProjectStarted { .. } => "ProjectStarted",
+            ProjectEvent::ProjectRemoved { .. } => "ProjectRemoved",
+            ProjectEvent::RouteRequested { .. } => "RouteRequested",
         };
         name.to_owned()
     }

@@ -38,4 +38,16 @@ impl JobContext {
             Err(JobFailure::failed(format!("{program} exited with {status}")))
         }
     }
+
+    /// Runs `spec` like [`JobContext::run`] and returns its stdout, which is not logged
+    /// (stderr is).
+    pub async fn output(&self, spec: &ProcessSpec) -> Result<Vec<u8>, JobFailure> {
+        let (status, stdout) = process::run_captured(spec, &self.log, &self.cancel, self.kill_grace).await?;
+        if status.success() {
+            Ok(stdout)
+        } else {
+            let program = spec.program.to_string_lossy();
+            Err(JobFailure::failed(format!("{program} exited with {status}")))
+        }
+    }
 }

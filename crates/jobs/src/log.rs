@@ -3,6 +3,7 @@
 //! Store-then-publish is what lets a reader subscribe first, read stored lines second, and
 //! miss nothing: any line published before the subscription was stored before it.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ const BATCH: usize = 500;
 /// Most lines held in memory while the log store is unreachable; later lines are counted and
 /// reported as dropped instead of growing memory without bound.
 pub const MAX_PENDING: usize = 50_000;
+/// Output lines (stdout, stderr) [`JobLog::tail`] remembers.
+pub const TAIL_LINES: usize = 40;
 /// How often buffered lines are stored and published.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 
@@ -42,6 +45,8 @@ struct State {
     pending: Vec<JobLogLine>,
     /// Lines dropped since the buffer was last full.
     dropped: u64,
+    /// The last [`TAIL_LINES`] process output lines (redacted), for failure messages.
+    tail: VecDeque<String>,
 }
 
 impl State {
@@ -60,7 +65,7 @@ impl JobLog {
     /// Opens the log of `job_id`, continuing after the lines an earlier attempt stored.
     pub async fn open(job_id: Uuid, pool: PgPool, nats: async_nats::Client, redactor: Redactor) -> sqlx::Result<Self> {
         let last = warp_store::job_logs::last_seq(&pool, job_id).await?;
-        let state = State { next_seq: last + 1, pending: Vec::new(), dropped: 0 };
+        let state = State { next_seq: last + 1, pending: Vec::new(), dropped: 0, tail: VecDeque::new() };
         let inner = Inner { job_id, pool, nats, redactor, state: Mutex::new(state), flushing: Default::default() };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -69,6 +74,12 @@ impl JobLog {
     pub fn line(&self, stream: LogStream, text: &str) {
         let line = self.inner.redactor.redact(text);
         let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if stream != LogStream::System {
+            if state.tail.len() == TAIL_LINES {
+                state.tail.pop_front();
+            }
+            state.tail.push_back(line.clone());
+        }
         if state.pending.len() >= MAX_PENDING {
             state.dropped += 1;
             return;
@@ -77,6 +88,18 @@ impl JobLog {
         let seq = state.next_seq;
         state.next_seq += 1;
         state.pending.push(JobLogLine { seq, at: Utc::now(), stream, line });
+    }
+
+    /// The last `n` (at most [`TAIL_LINES`]) output lines of the job's processes, redacted,
+    /// oldest first; [`JobLog::clear_tail`] forgets them (e.g. before the next step).
+    pub fn tail(&self, n: usize) -> Vec<String> {
+        let state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.tail.iter().skip(state.tail.len().saturating_sub(n)).cloned().collect()
+    }
+
+    /// Forgets the remembered output lines.
+    pub fn clear_tail(&self) {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner()).tail.clear();
     }
 
     /// Appends a line written by the panel itself.

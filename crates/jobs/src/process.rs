@@ -59,6 +59,40 @@ impl ProcessSpec {
 /// # Errors
 /// [`JobFailure::Failed`] when the program cannot be started; [`JobFailure::Stopped`] on cancel.
 pub async fn run(spec: &ProcessSpec, log: &JobLog, cancel: &CancellationToken, grace: Duration) -> Result<ExitStatus, JobFailure> {
+    run_with(spec, log, cancel, grace, false).await.map(|(status, _)| status)
+}
+
+/// Most stdout bytes [`run_captured`] keeps; more fails the run.
+pub const MAX_CAPTURED: usize = 16 * 1024 * 1024;
+
+/// Like [`run`], but stdout is returned instead of logged (it may hold values that must not
+/// reach the job log, e.g. `compose config` output with the deploy env interpolated); stderr is
+/// still logged line by line.
+///
+/// # Errors
+/// As [`run`], and [`JobFailure::Failed`] when stdout passes [`MAX_CAPTURED`] bytes.
+pub async fn run_captured(
+    spec: &ProcessSpec,
+    log: &JobLog,
+    cancel: &CancellationToken,
+    grace: Duration,
+) -> Result<(ExitStatus, Vec<u8>), JobFailure> {
+    let (status, stdout) = run_with(spec, log, cancel, grace, true).await?;
+    let stdout = stdout.unwrap_or_default();
+    if stdout.len() > MAX_CAPTURED {
+        let program = spec.program.to_string_lossy();
+        return Err(JobFailure::failed(format!("{program} printed more than {MAX_CAPTURED} bytes")));
+    }
+    Ok((status, stdout))
+}
+
+async fn run_with(
+    spec: &ProcessSpec,
+    log: &JobLog,
+    cancel: &CancellationToken,
+    grace: Duration,
+    capture_stdout: bool,
+) -> Result<(ExitStatus, Option<Vec<u8>>), JobFailure> {
     let mut command = tokio::process::Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -80,7 +114,11 @@ pub async fn run(spec: &ProcessSpec, log: &JobLog, cancel: &CancellationToken, g
         .spawn()
         .map_err(|error| JobFailure::failed(format!("could not start {program}: {error}")))?;
     let group = child.id().map(|pid| Pid::from_raw(pid as i32));
-    let stdout = child.stdout.take().map(|out| tokio::spawn(pump(out, log.clone(), LogStream::Stdout)));
+    let (stdout, captured) = match child.stdout.take() {
+        Some(out) if capture_stdout => (None, Some(tokio::spawn(collect(out)))),
+        Some(out) => (Some(tokio::spawn(pump(out, log.clone(), LogStream::Stdout))), None),
+        None => (None, None),
+    };
     let stderr = child.stderr.take().map(|err| tokio::spawn(pump(err, log.clone(), LogStream::Stderr)));
 
     let outcome = tokio::select! {
@@ -103,7 +141,19 @@ pub async fn run(spec: &ProcessSpec, log: &JobLog, cancel: &CancellationToken, g
     for reader in [stdout, stderr].into_iter().flatten() {
         let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
     }
-    outcome
+    let status = outcome?;
+    let captured = match captured {
+        Some(reader) => tokio::time::timeout(Duration::from_secs(5), reader).await.ok().and_then(Result::ok),
+        None => None,
+    };
+    Ok((status, captured))
+}
+
+/// Reads `source` to the end, keeping at most one byte more than [`MAX_CAPTURED`].
+async fn collect(source: impl AsyncRead + Unpin) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = source.take(MAX_CAPTURED as u64 + 1).read_to_end(&mut out).await;
+    out
 }
 
 fn signal_group(group: Option<Pid>, signal: Signal) {

@@ -30,6 +30,18 @@ pub async fn execute_project(
     cqrs.execute_with_metadata(&id.to_string(), command, metadata.to_map()).await
 }
 
+/// The current state of project `id`, replayed from its events (an empty, not-created
+/// project when it has none). Workers read what to deploy from here, not from the read model,
+/// which may lag behind the job that names the project.
+pub async fn load_project(pool: &PgPool, id: uuid::Uuid) -> Result<Project, AggregateError<ProjectError>> {
+    use cqrs_es::{AggregateContext as _, EventStore as _};
+    let store = cqrs_es::persist::PersistedEventStore::<postgres_es::PostgresEventRepository, Project>::new_event_store(
+        postgres_es::PostgresEventRepository::new(pool.clone()),
+    );
+    let mut context = store.load_aggregate(&id.to_string()).await?;
+    Ok(context.aggregate().clone())
+}
+
 /// Command bus of the `Job` aggregate.
 pub type JobCqrs = Arc<PostgresCqrs<Job>>;
 

@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`migrate`]: the sqlx migrations under `migrations/`, applied at start-up.
 //! - [`event_store`]: `cqrs-es` frameworks over the `postgres-es` event repository.
+//! - [`deploy_env`]: deploy env values, encrypted like settings secrets.
 //! - [`events`]: reading stored events back as [`warp_events::EventEnvelope`]s.
 //! - [`job_logs`]: stored job log lines.
 //! - [`relay`]: the transactional outbox relay (outbox rows → JetStream).
@@ -13,6 +14,7 @@
 //! - [`tokens`]: API tokens (hash-only storage).
 //! - [`page`]: cursor pagination shared by list queries.
 
+pub mod deploy_env;
 pub mod event_store;
 pub mod events;
 pub mod job_logs;

@@ -18,6 +18,18 @@ pub struct DockerSocketArgs {
     pub socket: String,
 }
 
+/// Settings of the docker service's job runner (deploys).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DockerJobArgs {
+    /// PEM file of certificate authorities git trusts for https remotes (`http.sslCAInfo`),
+    /// e.g. a GitHub Enterprise server with a private CA. Default: the system's.
+    #[arg(long = "git-ca-file", env = "WARP_GIT_CA_FILE")]
+    pub git_ca_file: Option<std::path::PathBuf>,
+    /// Most jobs (on different projects) the runner runs at once.
+    #[arg(long = "max-parallel-jobs", env = "WARP_MAX_PARALLEL_JOBS", default_value_t = 4)]
+    pub max_parallel_jobs: usize,
+}
+
 /// Everything `warp docker` reads.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DockerArgs {

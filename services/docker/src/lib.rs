@@ -20,6 +20,7 @@
 pub mod client;
 pub mod compose;
 pub mod config;
+pub mod deploy;
 pub mod follow;
 pub mod frames;
 pub mod handlers;
@@ -35,7 +36,7 @@ use warp_events::docker::ComposeFrontEnd;
 use warp_events::subjects;
 use warp_platform::Shutdown;
 
-pub use config::{DockerArgs, DockerConfig, DockerHostArgs, DockerSocketArgs};
+pub use config::{DockerArgs, DockerConfig, DockerHostArgs, DockerJobArgs, DockerSocketArgs};
 
 /// What every handler can reach.
 pub struct Context {
@@ -109,4 +110,49 @@ impl DockerService {
 /// Binds and runs the docker service until `shutdown`.
 pub async fn run(nats: async_nats::Client, config: DockerConfig, shutdown: Shutdown) -> anyhow::Result<()> {
     DockerService::bind(nats, config).await?.run(shutdown).await
+}
+
+/// What the job runner of a docker service needs beyond [`DockerConfig`].
+pub struct JobsConfig {
+    /// Git options of deploys (e.g. a CA file for an https remote with a private CA).
+    pub git: deploy::git::GitOptions,
+    /// Runner settings; `worker` defaults to `docker@<host>:<pid>`.
+    pub runner: warp_jobs::RunnerConfig,
+}
+
+impl JobsConfig {
+    /// The job settings `args` select for the docker host `config` serves.
+    pub fn from_args(config: &DockerConfig, args: &DockerJobArgs) -> Self {
+        let runner = warp_jobs::RunnerConfig {
+            worker: format!("docker@{}:{}", config.host_name, std::process::id()),
+            max_parallel: args.max_parallel_jobs.max(1),
+            ..Default::default()
+        };
+        Self { git: deploy::git::GitOptions { ca_file: args.git_ca_file.clone() }, runner }
+    }
+}
+
+/// Runs this Docker host's jobs (deploy, stop, start, remove, quick service) until
+/// `shutdown`. Needs the database (jobs, events, deploy env) and the opened settings store
+/// (workspaces root; its redactor masks deploy env values in every log line).
+pub async fn run_jobs(
+    pool: sqlx::PgPool,
+    nats: async_nats::Client,
+    settings: warp_store::settings::SettingsStore,
+    config: &DockerConfig,
+    jobs: JobsConfig,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let services = Arc::new(deploy::DeployServices {
+        pool: pool.clone(),
+        env: warp_store::deploy_env::DeployEnvStore::new(pool.clone(), settings.keyring().clone()),
+        projects: warp_store::event_store::project_cqrs(pool.clone()),
+        docker: Arc::new(client::DockerClient::new(&config.socket)),
+        compose: compose::detect().await,
+        git: jobs.git,
+        worker: jobs.runner.worker.clone(),
+        settings: settings.clone(),
+    });
+    let runner = warp_jobs::Runner::new(pool, nats, settings.redactor().clone(), jobs.runner);
+    Arc::new(services.register(runner)).run(shutdown).await
 }

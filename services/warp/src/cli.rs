@@ -49,12 +49,16 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<AuditAction>,
     },
-    /// Run the docker service: the only process that talks to the Docker Engine.
+    /// Run the docker service: the only process that talks to the Docker Engine. With
+    /// WARP_DATABASE_URL (and the secret key) it also runs this host's deploy jobs; without,
+    /// it answers container reads and log streams only.
     Docker {
         #[command(flatten)]
         host: warp_docker::DockerHostArgs,
         #[command(flatten)]
         socket: warp_docker::DockerSocketArgs,
+        #[command(flatten)]
+        jobs: warp_docker::DockerJobArgs,
     },
     /// Run every service in one process.
     All {
@@ -64,6 +68,8 @@ pub enum Command {
         relay: RelayArgs,
         #[command(flatten)]
         docker_socket: warp_docker::DockerSocketArgs,
+        #[command(flatten)]
+        jobs: warp_docker::DockerJobArgs,
     },
     /// Apply database migrations and JetStream definitions, then exit.
     Migrate,

@@ -15,11 +15,26 @@ use crate::cli::{ApiArgs, AuditAction, Cli, Command, TokenAction};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Schema { out } => return write_schema(out),
-        // A Docker host's agent needs NATS and its engine only: no database credentials.
-        Command::Docker { host, socket } => {
-            let config = warp_docker::DockerConfig::from_args(host, socket)?;
+        // A Docker host's agent needs NATS and its engine only; with a database it also runs
+        // the host's deploy jobs.
+        Command::Docker { host, socket, jobs } => {
+            let mut config = warp_docker::DockerConfig::from_args(host, socket)?;
             let client = nats::connect(&cli.nats.nats_url, "warp-docker").await?;
-            return warp_docker::run(client, config, shutdown::on_signals()).await;
+            let stop = shutdown::on_signals();
+            if cli.database.database_url.is_none() {
+                tracing::warn!("WARP_DATABASE_URL is not set: this docker service answers reads only and runs no deploy jobs");
+                return warp_docker::run(client, config, stop).await;
+            }
+            let pool = db::connect(&cli.database).await?;
+            warp_store::migrate::run(&pool).await?;
+            let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
+            config.redactor = settings.redactor().clone();
+            let job_config = warp_docker::JobsConfig::from_args(&config, jobs);
+            let (d, j) = tokio::join!(
+                stop_all_after(stop.clone(), warp_docker::run(client.clone(), config.clone(), stop.clone())),
+                stop_all_after(stop.clone(), warp_docker::run_jobs(pool, client, settings, &config, job_config, stop.clone())),
+            );
+            return d.and(j);
         }
         _ => {}
     }
@@ -48,20 +63,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::All { api, relay, docker_socket } => {
+        Command::All { api, relay, docker_socket, jobs } => {
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
             let mut docker = warp_docker::DockerConfig::from_args(&api.docker, &docker_socket)?;
             docker.redactor = settings.redactor().clone();
+            let job_config = warp_docker::JobsConfig::from_args(&docker, &jobs);
             let client = nats::connect(&cli.nats.nats_url, "warp").await?;
             let stop = shutdown::on_signals();
             // When one service stops (an error, or shutdown), stop the others too.
-            let (a, r, p, d) = tokio::join!(
-                stop_all_after(stop.clone(), serve_api(pool.clone(), client.clone(), names.clone(), settings, &api, stop.clone())),
+            let (a, r, p, d, j) = tokio::join!(
+                stop_all_after(
+                    stop.clone(),
+                    serve_api(pool.clone(), client.clone(), names.clone(), settings.clone(), &api, stop.clone())
+                ),
                 stop_all_after(stop.clone(), warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone())),
-                stop_all_after(stop.clone(), warp_audit::run(pool, client.clone(), names, ConsumerOptions::default(), stop.clone())),
-                stop_all_after(stop.clone(), warp_docker::run(client, docker, stop.clone())),
+                stop_all_after(
+                    stop.clone(),
+                    warp_audit::run(pool.clone(), client.clone(), names, ConsumerOptions::default(), stop.clone())
+                ),
+                stop_all_after(stop.clone(), warp_docker::run(client.clone(), docker.clone(), stop.clone())),
+                stop_all_after(stop.clone(), warp_docker::run_jobs(pool, client, settings, &docker, job_config, stop.clone())),
             );
-            a.and(r).and(p).and(d)
+            a.and(r).and(p).and(d).and(j)
         }
         Command::Migrate => {
             let client = nats::connect(&cli.nats.nats_url, "warp-migrate").await?;

@@ -1,6 +1,11 @@
 //! Commands accepted by the `Project` aggregate. Every field is already validated.
 
-use crate::validate::{Description, ProjectName, Subdomain};
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+use warp_events::project::{DeployAction, DeployedService, ProjectSource, QuickServiceTarget};
+
+use crate::validate::{ComposeProjectName, Description, EnvVarName, ProjectName, RelativePath, Subdomain};
 
 /// What a caller may ask of a project.
 ///
@@ -24,4 +29,30 @@ pub enum ProjectCommand {
     },
     /// Archive the project; it then refuses every further command.
     Archive { expected_version: Option<u64> },
+    /// Create a project that deploys a compose project (`POST /api/projects/deploy-existing`).
+    /// `source` is already validated (git URL and ref, or a folder under the workspaces root);
+    /// `env` maps each deploy env variable to the fingerprint of its stored value.
+    CreateDeployable {
+        name: ProjectName,
+        subdomain: Option<Subdomain>,
+        source: ProjectSource,
+        compose_file: Option<RelativePath>,
+        compose_project: ComposeProjectName,
+        env: BTreeMap<EnvVarName, String>,
+    },
+    /// Create a project that exposes a running container or host port.
+    CreateQuickService { name: ProjectName, subdomain: Subdomain, target: QuickServiceTarget },
+    /// Replace the deploy env (name → fingerprint). Unchanged env records nothing.
+    SetDeployEnv { env: BTreeMap<EnvVarName, String> },
+    /// Ask for a deploy action, carried out by job `job_id`. Only compose projects deploy.
+    RequestDeployment { job_id: Uuid, action: DeployAction },
+    /// A worker reports job `job_id` deployed `commit` with `services` running.
+    RecordDeploymentSucceeded { job_id: Uuid, commit: Option<String>, services: Vec<DeployedService> },
+    /// A worker reports job `job_id` failed, and which commit serves again if it rolled back.
+    RecordDeploymentFailed { job_id: Uuid, message: String, rolled_back_to: Option<String> },
+    /// A worker reports job `job_id` ran `compose stop`, `start` or `down`.
+    RecordLifecycle { job_id: Uuid, action: DeployAction },
+    /// Ask for the project's route (`<subdomain>.<base domain>` → `service_url`). Refused
+    /// without a subdomain.
+    RequestRoute { service_url: String },
 }

@@ -1,13 +1,20 @@
 //! The `Project` aggregate: a named unit the panel deploys and publishes.
 //!
-//! Life cycle: created → (updated)* → archived. Commands on an archived project are refused.
+//! Life cycle: created → (updated)* → archived. Commands on an archived project are refused,
+//! except the reports of workers (a deploy that finished is a fact whatever happened since).
+//!
+//! Kinds: a plain project (`Create`), a compose project (`CreateDeployable`: source, compose
+//! file, compose project name, deploy env) and a quick service (`CreateQuickService`).
 
 mod command;
 mod error;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use warp_events::project::{DeployAction, ProjectSource, QuickServiceTarget};
 use warp_events::ProjectEvent;
 
 pub use command::ProjectCommand;
@@ -23,9 +30,38 @@ pub struct Project {
     pub name: String,
     pub description: Option<String>,
     pub subdomain: Option<String>,
+    /// Set for compose projects.
+    pub deployment: Option<DeploymentConfig>,
+    /// Set for quick services.
+    pub quick_service: Option<QuickServiceTarget>,
+    /// Deploy env: variable name → fingerprint of its stored value.
+    pub env: BTreeMap<String, String>,
+    /// The commit of the last successful deploy (git sources): what a failed deploy rolls
+    /// back to.
+    pub last_good_commit: Option<String>,
+    /// Whether any deploy succeeded yet.
+    pub deployed: bool,
+}
+
+/// How a compose project is deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentConfig {
+    pub source: ProjectSource,
+    /// Relative to the checkout; `None`: compose's default names.
+    pub compose_file: Option<String>,
+    /// `-p` of every compose command.
+    pub compose_project: String,
 }
 
 impl Project {
+    fn check_created(&self) -> Result<(), ProjectError> {
+        if self.created {
+            Ok(())
+        } else {
+            Err(ProjectError::NotFound)
+        }
+    }
+
     fn check_writable(&self, expected_version: Option<u64>) -> Result<(), ProjectError> {
         if !self.created {
             return Err(ProjectError::NotFound);
@@ -84,6 +120,79 @@ impl Aggregate for Project {
                 self.check_writable(expected_version)?;
                 sink.write(ProjectEvent::ProjectArchived {}, self).await;
             }
+            ProjectCommand::CreateDeployable { name, subdomain, source, compose_file, compose_project, env } => {
+                if self.created {
+                    return Err(ProjectError::AlreadyExists);
+                }
+                let created =
+                    ProjectEvent::ProjectCreated { name: name.into(), description: None, subdomain: subdomain.map(Into::into) };
+                sink.write(created, self).await;
+                let configured = ProjectEvent::DeploymentConfigured {
+                    source,
+                    compose_file: compose_file.map(Into::into),
+                    compose_project: compose_project.into(),
+                };
+                sink.write(configured, self).await;
+                if !env.is_empty() {
+                    let vars = env.into_iter().map(|(k, v)| (k.into(), v)).collect();
+                    sink.write(ProjectEvent::DeployEnvChanged { vars }, self).await;
+                }
+            }
+            ProjectCommand::CreateQuickService { name, subdomain, target } => {
+                if self.created {
+                    return Err(ProjectError::AlreadyExists);
+                }
+                let created = ProjectEvent::ProjectCreated {
+                    name: name.into(),
+                    description: None,
+                    subdomain: Some(subdomain.into()),
+                };
+                sink.write(created, self).await;
+                sink.write(ProjectEvent::QuickServiceConfigured { target }, self).await;
+            }
+            ProjectCommand::SetDeployEnv { env } => {
+                self.check_writable(None)?;
+                if self.deployment.is_none() {
+                    return Err(ProjectError::NotDeployable);
+                }
+                let vars: BTreeMap<String, String> = env.into_iter().map(|(k, v)| (k.into(), v)).collect();
+                if vars != self.env {
+                    sink.write(ProjectEvent::DeployEnvChanged { vars }, self).await;
+                }
+            }
+            ProjectCommand::RequestDeployment { job_id, action } => {
+                self.check_writable(None)?;
+                if self.deployment.is_none() {
+                    return Err(ProjectError::NotDeployable);
+                }
+                sink.write(ProjectEvent::DeploymentRequested { job_id, action }, self).await;
+            }
+            ProjectCommand::RecordDeploymentSucceeded { job_id, commit, services } => {
+                self.check_created()?;
+                sink.write(ProjectEvent::DeploymentSucceeded { job_id, commit, services }, self).await;
+            }
+            ProjectCommand::RecordDeploymentFailed { job_id, message, rolled_back_to } => {
+                self.check_created()?;
+                sink.write(ProjectEvent::DeploymentFailed { job_id, message, rolled_back_to }, self).await;
+            }
+            ProjectCommand::RecordLifecycle { job_id, action } => {
+                self.check_created()?;
+                let event = match action {
+                    DeployAction::Stop => ProjectEvent::ProjectStopped { job_id },
+                    DeployAction::Start => ProjectEvent::ProjectStarted { job_id },
+                    DeployAction::Remove => ProjectEvent::ProjectRemoved { job_id, volumes_removed: false },
+                    DeployAction::RemoveWithVolumes => ProjectEvent::ProjectRemoved { job_id, volumes_removed: true },
+                    DeployAction::Deploy => return Err(ProjectError::NotDeployable),
+                };
+                sink.write(event, self).await;
+            }
+            ProjectCommand::RequestRoute { service_url } => {
+                self.check_writable(None)?;
+                let Some(subdomain) = self.subdomain.clone() else {
+                    return Err(ProjectError::NoSubdomain);
+                };
+                sink.write(ProjectEvent::RouteRequested { subdomain, service_url }, self).await;
+            }
         }
         Ok(())
     }
@@ -103,6 +212,23 @@ impl Aggregate for Project {
                 self.subdomain = subdomain;
             }
             ProjectEvent::ProjectArchived {} => self.archived = true,
+            ProjectEvent::DeploymentConfigured { source, compose_file, compose_project } => {
+                self.deployment = Some(DeploymentConfig { source, compose_file, compose_project });
+            }
+            ProjectEvent::QuickServiceConfigured { target } => self.quick_service = Some(target),
+            ProjectEvent::DeployEnvChanged { vars } => self.env = vars,
+            ProjectEvent::DeploymentSucceeded { commit, .. } => {
+                self.deployed = true;
+                if commit.is_some() {
+                    self.last_good_commit = commit;
+                }
+            }
+            ProjectEvent::DeploymentRequested { .. }
+            | ProjectEvent::DeploymentFailed { .. }
+            | ProjectEvent::ProjectStopped { .. }
+            | ProjectEvent::ProjectStarted { .. }
+            | ProjectEvent::RouteRequested { .. } => {}
+            ProjectEvent::ProjectRemoved { .. } => self.deployed = false,
         }
     }
 }

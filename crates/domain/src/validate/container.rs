@@ -108,18 +108,22 @@ impl ComposeProjectName {
         }
     }
 
-    /// The compose project name of a project: its name lower-cased, with spaces and dots
-    /// turned into `-`, prefixed with `warp-` so panel projects never collide with others, and
-    /// cut to 63 characters.
-    pub fn for_project(name: &ProjectName) -> Self {
+    /// The compose project name of project `id` named `name`: `warp-<slug>-<8 hex>`, where
+    /// the slug is the name lower-cased with every character outside `[a-z0-9_-]` turned into
+    /// `-` (cut so the whole stays within 63 characters), and the suffix is the last 8 hex
+    /// digits of the id (its random part), so `My.App` and `my-app` never share containers.
+    /// The `warp-` prefix keeps panel projects apart from compose projects started by hand.
+    pub fn for_project(name: &ProjectName, id: uuid::Uuid) -> Self {
+        let hex = id.simple().to_string();
+        let suffix = &hex[hex.len() - 8..];
         let slug: String = name
             .as_str()
             .to_ascii_lowercase()
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
-            .take(63 - "warp-".len())
+            .take(63 - "warp-".len() - 1 - suffix.len())
             .collect();
-        Self(format!("warp-{slug}"))
+        Self(format!("warp-{slug}-{suffix}"))
     }
 }
 
@@ -160,12 +164,17 @@ mod tests {
 
     #[test]
     fn compose_project_names_are_derived_from_project_names_and_stay_valid() {
+        let id = uuid::Uuid::parse_str("0190c3a5-1111-7000-8000-00000a1b2c3d").unwrap();
         let name = ProjectName::try_from("My.Shop 2".to_owned()).unwrap();
-        let compose = ComposeProjectName::for_project(&name);
-        assert_eq!(compose.as_str(), "warp-my-shop-2");
+        let compose = ComposeProjectName::for_project(&name, id);
+        assert_eq!(compose.as_str(), "warp-my-shop-2-0a1b2c3d");
         assert!(ComposeProjectName::parse("p", compose.as_str()).is_ok());
+        let trailing = ProjectName::try_from("My.App_".to_owned()).unwrap();
+        assert_eq!(ComposeProjectName::for_project(&trailing, id).as_str(), "warp-my-app_-0a1b2c3d");
         let long = ProjectName::try_from("A".repeat(64)).unwrap();
-        assert_eq!(ComposeProjectName::for_project(&long).as_str().len(), 63);
+        let long = ComposeProjectName::for_project(&long, id);
+        assert_eq!(long.as_str().len(), 63);
+        assert!(ComposeProjectName::parse("p", long.as_str()).is_ok());
         for bad in ["", "Shop", "-a", "_a", "a.b", "a b", &"a".repeat(64)] {
             assert!(ComposeProjectName::parse("p", bad).is_err(), "{bad}");
         }

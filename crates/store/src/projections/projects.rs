@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+use warp_events::project::{DeployAction, DeployedService, ProjectSource, QuickServiceTarget};
 use warp_events::{EventEnvelope, ProjectEvent};
 
 use super::ProjectionError;
@@ -21,6 +23,39 @@ pub struct ProjectView {
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// `plain`, `compose` (deploy-existing) or `quick_service`.
+    pub kind: String,
+    /// `created`, `deploying`, `running`, `failed`, `stopping`, `stopped`, `starting`,
+    /// `removing` or `removed`.
+    pub status: String,
+    /// Compose projects: where the code comes from.
+    #[schema(value_type = Option<ProjectSource>)]
+    pub source: Option<Json<ProjectSource>>,
+    /// Compose projects: the compose file relative to the checkout (`null`: default names).
+    pub compose_file: Option<String>,
+    /// Compose projects: the `-p` name of every compose command.
+    pub compose_project: Option<String>,
+    /// Quick services: what is exposed.
+    #[schema(value_type = Option<QuickServiceTarget>)]
+    pub quick_service: Option<Json<QuickServiceTarget>>,
+    /// Names of the deploy env variables (values are never shown).
+    pub env_names: Vec<String>,
+    /// The last successful deployment.
+    #[schema(value_type = Option<DeploymentView>)]
+    pub deployment: Option<Json<DeploymentView>>,
+    /// Why the last deploy action failed, until one succeeds.
+    pub last_error: Option<String>,
+}
+
+/// The last successful deployment of a compose project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DeploymentView {
+    pub job_id: Uuid,
+    /// Git commit deployed (`null` for folder sources).
+    pub commit: Option<String>,
+    /// One entry per container: service, container, image, state, health, published ports.
+    pub services: Vec<DeployedService>,
+    pub deployed_at: DateTime<Utc>,
 }
 
 /// Applies one project event. Events already applied (sequence ≤ version) are no-ops; an event
@@ -78,7 +113,115 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                 .execute(&mut *conn)
                 .await?;
         }
+        ProjectEvent::DeploymentConfigured { source, compose_file, compose_project } => {
+            sqlx::query(
+                "update projects set kind = 'compose', source = $2, compose_file = $3, compose_project = $4,
+                        version = $5, updated_at = $6 where id = $1",
+            )
+            .bind(id)
+            .bind(Json(source))
+            .bind(compose_file)
+            .bind(compose_project)
+            .bind(seq)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ProjectEvent::QuickServiceConfigured { target } => {
+            sqlx::query(
+                "update projects set kind = 'quick_service', quick_service = $2, version = $3, updated_at = $4 where id = $1",
+            )
+            .bind(id)
+            .bind(Json(target))
+            .bind(seq)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ProjectEvent::DeployEnvChanged { vars } => {
+            let names: Vec<String> = vars.into_keys().collect();
+            sqlx::query("update projects set env_names = $2, version = $3, updated_at = $4 where id = $1")
+                .bind(id)
+                .bind(names)
+                .bind(seq)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+        }
+        ProjectEvent::DeploymentRequested { action, .. } => {
+            let status = match action {
+                DeployAction::Deploy => "deploying",
+                DeployAction::Stop => "stopping",
+                DeployAction::Start => "starting",
+                DeployAction::Remove | DeployAction::RemoveWithVolumes => "removing",
+            };
+            set_status(conn, id, status, None, seq, at).await?;
+        }
+        ProjectEvent::DeploymentSucceeded { job_id, commit, services } => {
+            let deployment = DeploymentView { job_id, commit, services, deployed_at: at };
+            sqlx::query(
+                "update projects set status = 'running', deployment = $2, last_error = null,
+                        version = $3, updated_at = $4 where id = $1",
+            )
+            .bind(id)
+            .bind(Json(deployment))
+            .bind(seq)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ProjectEvent::DeploymentFailed { message, rolled_back_to, .. } => {
+            // After a rollback the previous version serves again.
+            let status = if rolled_back_to.is_some() { "running" } else { "failed" };
+            set_status(conn, id, status, Some(&message), seq, at).await?;
+        }
+        ProjectEvent::ProjectStopped { .. } => set_status(conn, id, "stopped", None, seq, at).await?,
+        ProjectEvent::ProjectStarted { .. } => set_status(conn, id, "running", None, seq, at).await?,
+        ProjectEvent::ProjectRemoved { .. } => {
+            sqlx::query(
+                "update projects set status = 'removed', deployment = null, last_error = null,
+                        version = $2, updated_at = $3 where id = $1",
+            )
+            .bind(id)
+            .bind(seq)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ProjectEvent::RouteRequested { .. } => {
+            sqlx::query("update projects set version = $2, updated_at = $3 where id = $1")
+                .bind(id)
+                .bind(seq)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
+    Ok(())
+}
+
+/// Sets `status` (and `last_error` when `error` is given; a status without error keeps the
+/// last error only for `deploying`, so a user still sees why the previous attempt failed).
+async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+    error: Option<&str>,
+    seq: i64,
+    at: DateTime<Utc>,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "update projects set status = $2,
+                last_error = case when $3::text is not null then $3 when $2 = 'deploying' then last_error else null end,
+                version = $4, updated_at = $5 where id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(error)
+    .bind(seq)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -30,7 +30,7 @@ pub enum KeyringError {
 /// The cipher of the master key and the fingerprint key it unlocks.
 #[derive(Clone)]
 pub struct Keyring {
-    pub(super) cipher: Cipher,
+    pub(crate) cipher: Cipher,
     fingerprint_key: Zeroizing<Vec<u8>>,
 }
 
@@ -72,7 +72,14 @@ pub(super) fn secret_aad(name: &str, fingerprint: &str) -> String {
     format!("warp:settings_secret:v1:{name}:{fingerprint}")
 }
 
-/// Re-encrypts the keyring and every stored secret from `old` to `new` in one transaction.
+/// Associated data of one deploy env value: binds the ciphertext to its project, variable and
+/// fingerprint, so a row copied to another project or variable does not open.
+pub(crate) fn deploy_env_aad(project_id: uuid::Uuid, name: &str, fingerprint: &str) -> String {
+    format!("warp:deploy_env:v1:{project_id}:{name}:{fingerprint}")
+}
+
+/// Re-encrypts the keyring and every stored secret (settings secrets and deploy env values)
+/// from `old` to `new` in one transaction.
 /// Returns how many secrets were re-encrypted.
 ///
 /// # Errors
@@ -110,6 +117,28 @@ pub async fn rotate(pool: &PgPool, old: &SecretKey, new: &SecretKey) -> Result<u
             .bind(&sealed.ciphertext)
             .execute(&mut *tx)
             .await?;
+    }
+    let rows: Vec<(uuid::Uuid, String, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "select project_id, name, fingerprint, nonce, ciphertext from project_env_secrets for update",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let count = count + rows.len() as u64;
+    for (project_id, name, fingerprint, nonce, ciphertext) in rows {
+        let aad = deploy_env_aad(project_id, &name, &fingerprint);
+        let plain = old_cipher.open(&aad, &Sealed { nonce, ciphertext }).map_err(|_| KeyringError::WrongKey)?;
+        let sealed = new_cipher.seal(&aad, &plain);
+        sqlx::query(
+            "update project_env_secrets set nonce = $4, ciphertext = $5
+              where project_id = $1 and name = $2 and fingerprint = $3",
+        )
+        .bind(project_id)
+        .bind(&name)
+        .bind(&fingerprint)
+        .bind(&sealed.nonce)
+        .bind(&sealed.ciphertext)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(count)

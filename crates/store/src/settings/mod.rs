@@ -9,7 +9,7 @@
 
 mod crypto;
 mod current;
-mod keyring;
+pub(crate) mod keyring;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -97,6 +97,12 @@ impl SettingsStore {
         let store = Self { pool, keyring, cqrs, redactor };
         store.load().await.context("loading the settings")?;
         Ok(store)
+    }
+
+    /// The keyring (cipher and fingerprint key), for other encrypted stores such as
+    /// [`crate::deploy_env`].
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// The redactor every secret value is registered with.

@@ -73,6 +73,15 @@ pub async fn create_project(
         created_by: ctx.metadata.actor,
         created_at: now,
         updated_at: now,
+        kind: "plain".into(),
+        status: "created".into(),
+        source: None,
+        compose_file: None,
+        compose_project: None,
+        quick_service: None,
+        env_names: Vec::new(),
+        deployment: None,
+        last_error: None,
     };
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/projects/{id}"))], axum::Json(view)))
 }

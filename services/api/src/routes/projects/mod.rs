@@ -1,16 +1,26 @@
-//! `/api/projects`: create, list, read, update, archive.
+//! `/api/projects`: create, list, read, update, archive; deploy an existing repo or folder,
+//! redeploy, stop, start, remove; quick services.
 
+mod actions;
 mod archive;
 mod create;
+mod deploy_existing;
+mod env_input;
 mod get;
 mod list;
+mod queue;
+mod quick_service;
 mod update;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AppState;
 
+pub use actions::{Redeploy, Remove};
 pub use create::CreateProject;
+pub use deploy_existing::{DeployExisting, SourceInput};
+pub use queue::ActionAccepted;
+pub use quick_service::QuickService;
 pub use update::UpdateProject;
 
 /// Routes of this area.
@@ -19,6 +29,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create::create_project, list::list_projects))
         .routes(routes!(get::get_project, update::update_project))
         .routes(routes!(archive::archive_project))
+        .routes(routes!(deploy_existing::deploy_existing))
+        .routes(routes!(quick_service::quick_service))
+        .routes(routes!(actions::redeploy))
+        .routes(routes!(actions::stop))
+        .routes(routes!(actions::start))
+        .routes(routes!(actions::remove))
 }
 
 /// Parses an optional raw string into a validated type.

@@ -1,0 +1,108 @@
+//! Deploy env values: encrypted beside the event store, like settings secrets.
+//!
+//! The `Project` aggregate holds only `name → fingerprint`; the value is the row of
+//! `project_env_secrets` with that `(project_id, name, fingerprint)`, sealed with
+//! XChaCha20-Poly1305 under the master key (associated data binds it to its project, name and
+//! fingerprint). Fingerprints are HMACs keyed per panel and salted with the project id, so the
+//! same value in two projects has two fingerprints. `warp secrets rotate` re-encrypts these rows
+//! too.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+use uuid::Uuid;
+use warp_domain::validate::EnvVarName;
+
+use crate::settings::keyring::deploy_env_aad;
+use crate::settings::{Keyring, Sealed};
+
+/// Reads and writes deploy env values of every project; cheap to clone.
+#[derive(Clone)]
+pub struct DeployEnvStore {
+    pool: PgPool,
+    keyring: Keyring,
+}
+
+impl DeployEnvStore {
+    /// A store on `pool` sealing under `keyring` (from [`crate::settings::SettingsStore::keyring`]).
+    pub fn new(pool: PgPool, keyring: Keyring) -> Self {
+        Self { pool, keyring }
+    }
+
+    /// Seals and stores every value of `vars` for `project_id`; returns `name → fingerprint`
+    /// for the aggregate. Storing a value that is already stored is a no-op.
+    ///
+    /// # Errors
+    /// When the database refuses the rows.
+    pub async fn store(
+        &self,
+        project_id: Uuid,
+        vars: &BTreeMap<EnvVarName, SecretString>,
+    ) -> anyhow::Result<BTreeMap<EnvVarName, String>> {
+        let mut fingerprints = BTreeMap::new();
+        for (name, value) in vars {
+            let fingerprint = self.keyring.fingerprint(&format!("deploy_env:{project_id}:{}", name.as_str()), value.expose_secret());
+            let sealed = self.keyring.cipher.seal(&deploy_env_aad(project_id, name.as_str(), &fingerprint), value.expose_secret().as_bytes());
+            sqlx::query(
+                "insert into project_env_secrets (project_id, name, fingerprint, nonce, ciphertext)
+                 values ($1, $2, $3, $4, $5) on conflict do nothing",
+            )
+            .bind(project_id)
+            .bind(name.as_str())
+            .bind(&fingerprint)
+            .bind(&sealed.nonce)
+            .bind(&sealed.ciphertext)
+            .execute(&self.pool)
+            .await
+            .context("storing a deploy env value")?;
+            fingerprints.insert(name.clone(), fingerprint);
+        }
+        Ok(fingerprints)
+    }
+
+    /// The values of `vars` (`name → fingerprint`, as the aggregate holds them), decrypted.
+    ///
+    /// # Errors
+    /// When a value is missing (deleted or never stored) or does not open under the key.
+    pub async fn open(&self, project_id: Uuid, vars: &BTreeMap<String, String>) -> anyhow::Result<BTreeMap<String, SecretString>> {
+        let mut values = BTreeMap::new();
+        for (name, fingerprint) in vars {
+            let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+                "select nonce, ciphertext from project_env_secrets where project_id = $1 and name = $2 and fingerprint = $3",
+            )
+            .bind(project_id)
+            .bind(name)
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await?;
+            let (nonce, ciphertext) = row.with_context(|| format!("the stored value of deploy env {name} is missing; set it again"))?;
+            let plain = self
+                .keyring
+                .cipher
+                .open(&deploy_env_aad(project_id, name, fingerprint), &Sealed { nonce, ciphertext })
+                .map_err(|_| anyhow::anyhow!("the stored value of deploy env {name} does not open under WARP_SECRET_KEY"))?;
+            let text = String::from_utf8(plain.to_vec()).context("a deploy env value is not UTF-8")?;
+            values.insert(name.clone(), SecretString::from(text));
+        }
+        Ok(values)
+    }
+
+    /// Deletes the stored values of `project_id` that `current` (`name → fingerprint`) no
+    /// longer refers to.
+    pub async fn delete_superseded(&self, project_id: Uuid, current: &BTreeMap<String, String>) -> sqlx::Result<()> {
+        let names: Vec<&str> = current.keys().map(String::as_str).collect();
+        let fingerprints: Vec<&str> = current.values().map(String::as_str).collect();
+        sqlx::query(
+            "delete from project_env_secrets where project_id = $1
+               and (name, fingerprint) not in (select * from unnest($2::text[], $3::text[]))",
+        )
+        .bind(project_id)
+        .bind(&names)
+        .bind(&fingerprints)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

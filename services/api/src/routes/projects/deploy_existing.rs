@@ -1,0 +1,116 @@
+//! `POST /api/projects/deploy-existing`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use uuid::Uuid;
+use warp_domain::validate::{ComposeProjectName, GitRef, GitUrl, ProjectName, RelativePath, Subdomain};
+use warp_domain::{ProjectCommand, ValidationError};
+use warp_events::project::{DeployAction, ProjectSource};
+use warp_store::deploy_env::DeployEnvStore;
+use warp_store::project_names::{self, Claim};
+
+use super::queue::{queue_action, ActionAccepted};
+use super::{env_input, parse_opt};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::routes::CommandContext;
+use crate::AppState;
+
+/// Where the code comes from: exactly one of `git` or `folder`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceInput {
+    /// `{"git":{"url":"https://github.com/octo/shop.git","ref":"main"}}`: an `https://` or
+    /// `ssh://` (or `user@host:path`) URL without credentials, and a branch or tag
+    /// (default `HEAD`, the remote's default branch).
+    Git {
+        url: String,
+        #[serde(rename = "ref")]
+        git_ref: Option<String>,
+    },
+    /// `{"folder":{"path":"apps/shop"}}`: a folder relative to the workspaces root setting.
+    Folder { path: String },
+}
+
+/// Body of `POST /api/projects/deploy-existing`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployExisting {
+    /// 1-64 ASCII letters, digits, spaces, `.`, `_`, `-`; starts with a letter or digit.
+    pub name: String,
+    pub source: SourceInput,
+    /// Compose file relative to the source (no `..`, no leading `/`; symlinks must stay
+    /// inside). Default: compose's own names (`compose.yaml`, `compose.yml`,
+    /// `docker-compose.yml`, `docker-compose.yaml`).
+    pub compose_file: Option<String>,
+    /// Deploy env: `${NAME}` in the compose file. Names `[A-Za-z_][A-Za-z0-9_]*`; values are
+    /// secrets (stored encrypted, never shown again), without `'`, line breaks or NUL.
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub env: Option<BTreeMap<String, String>>,
+    /// One RFC 1123 label (lower-cased), published as `<subdomain>.<base domain>`.
+    pub subdomain: Option<String>,
+}
+
+/// Records a project that deploys a compose project from a git repository or a folder, and
+/// queues its first deploy. The deploy runs in the docker service as a job.
+#[utoipa::path(
+    post, path = "/api/projects/deploy-existing", tag = "projects",
+    request_body = DeployExisting,
+    responses(
+        (status = 202, description = "Project created and its deploy queued", body = ActionAccepted),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "Name taken by a live project", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn deploy_existing(
+    State(state): State<AppState>,
+    ctx: CommandContext,
+    ApiJson(body): ApiJson<DeployExisting>,
+) -> ApiResult<impl IntoResponse> {
+    let name = ProjectName::try_from(body.name)?;
+    let subdomain: Option<Subdomain> = parse_opt(body.subdomain)?;
+    let source = parse_source(body.source)?;
+    let compose_file = body.compose_file.map(|f| RelativePath::parse("compose_file", &f)).transpose()?;
+    let env = env_input::parse(body.env.unwrap_or_default())?;
+    let id = Uuid::now_v7();
+    let compose_project = ComposeProjectName::for_project(&name, id);
+    if project_names::claim(&state.pool, name.as_str(), id).await? == Claim::Taken {
+        return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
+    }
+    let created = async {
+        let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
+        let env = store.store(id, &env).await.map_err(ApiError::Internal)?;
+        let command = ProjectCommand::CreateDeployable { name: name.clone(), subdomain, source, compose_file, compose_project, env };
+        warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await.map_err(ApiError::from)
+    };
+    if let Err(error) = created.await {
+        project_names::release(&state.pool, name.as_str(), id).await?;
+        return Err(error);
+    }
+    tracing::info!(project.id = %id, "compose project created");
+    Ok(queue_action(&state, &ctx, id, DeployAction::Deploy).await?.response())
+}
+
+/// The validated source. Folder paths are checked lexically here (relative, no `..`, not the
+/// panel's `.warp/` folder); the docker service resolves them on its host, symlinks included.
+fn parse_source(source: SourceInput) -> Result<ProjectSource, ValidationError> {
+    Ok(match source {
+        SourceInput::Git { url, git_ref } => {
+            let url = GitUrl::parse("source.git.url", &url)?;
+            let git_ref = GitRef::parse("source.git.ref", git_ref.as_deref().unwrap_or("HEAD"))?;
+            ProjectSource::Git { url: url.as_str().to_owned(), git_ref: git_ref.as_str().to_owned() }
+        }
+        SourceInput::Folder { path } => {
+            let path = RelativePath::parse("source.folder.path", &path)?;
+            if path.as_str().split('/').next() == Some(".warp") {
+                return Err(ValidationError::new("source.folder.path", ".warp/ holds the panel's own files"));
+            }
+            ProjectSource::Folder { path: path.as_str().to_owned() }
+        }
+    })
+}

@@ -1,0 +1,37 @@
+//! Deploy env in a request: `{"NAME": "value", …}`.
+
+use std::collections::BTreeMap;
+
+use secrecy::SecretString;
+use warp_domain::validate::EnvVarName;
+use warp_domain::ValidationError;
+
+/// Most variables in one deploy env.
+pub const MAX_VARS: usize = 100;
+/// Longest value, bytes.
+pub const MAX_VALUE_LEN: usize = 4096;
+
+/// Validates names (env var name rule) and values: at most [`MAX_VALUE_LEN`] bytes, no `'`,
+/// line break or NUL (values are written single-quoted, literally, to compose's env file).
+/// Values are any other text; they are secrets from here on.
+///
+/// # Errors
+/// A [`ValidationError`] under `env.<NAME>` (never quoting the value).
+pub fn parse(raw: BTreeMap<String, String>) -> Result<BTreeMap<EnvVarName, SecretString>, ValidationError> {
+    if raw.len() > MAX_VARS {
+        return Err(ValidationError::new("env", format!("at most {MAX_VARS} variables")));
+    }
+    let mut vars = BTreeMap::new();
+    for (name, value) in raw {
+        let name = EnvVarName::parse("env", &name)?;
+        let field = format!("env.{}", name.as_str());
+        if value.len() > MAX_VALUE_LEN {
+            return Err(ValidationError::new(field, format!("is longer than {MAX_VALUE_LEN} bytes")));
+        }
+        if value.contains(['\'', '\n', '\r', '\0']) {
+            return Err(ValidationError::new(field, "must not contain a single quote, a line break or NUL"));
+        }
+        vars.insert(name, SecretString::from(value));
+    }
+    Ok(vars)
+}

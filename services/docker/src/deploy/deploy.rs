@@ -1,0 +1,186 @@
+//! The deploy job: source → compose file → ports → `up --build -d` → running and healthy →
+//! recorded on the project (and its route requested). A redeploy that fails after compose
+//! replaced containers rolls back to the last good commit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt as _;
+use uuid::Uuid;
+use warp_domain::ProjectCommand;
+use warp_events::docker::ComposeFrontEnd;
+use warp_events::project::{DeployedService, ProjectSource};
+use warp_jobs::{Executor, JobContext, JobFailure};
+
+use super::compose_cli::Compose;
+use super::git::context_with_tail;
+use super::workspace::{EnvFile, Workspace};
+use super::{compose_file, plan, port_check, ready, DeployServices};
+
+/// Runs `deploy` jobs.
+pub struct DeployExecutor(pub Arc<DeployServices>);
+
+impl Executor for DeployExecutor {
+    fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
+        async move {
+            let id = super::project_id(job)?;
+            let mut outcome = Outcome::default();
+            let result = deploy(&self.0, job, id, &mut outcome).await;
+            let record = match &result {
+                Ok(services) => ProjectCommand::RecordDeploymentSucceeded {
+                    job_id: job.job_id,
+                    commit: outcome.commit.clone(),
+                    services: services.clone(),
+                },
+                Err(failure) => ProjectCommand::RecordDeploymentFailed {
+                    job_id: job.job_id,
+                    message: match failure {
+                        JobFailure::Failed(message) => message.clone(),
+                        JobFailure::Stopped => "the deploy was cancelled or timed out".to_owned(),
+                    },
+                    rolled_back_to: outcome.rolled_back_to.clone(),
+                },
+            };
+            if outcome.project_loaded {
+                self.0.record(job, id, record).await?;
+            }
+            let services = result?;
+            request_route(&self.0, job, id, &services).await;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// What a deploy found out on the way, for the record.
+#[derive(Debug, Default)]
+struct Outcome {
+    project_loaded: bool,
+    commit: Option<String>,
+    rolled_back_to: Option<String>,
+}
+
+/// One compose run's inputs, kept for a rollback.
+struct Prepared {
+    compose: Compose,
+    plan: plan::Plan,
+    // Deleted when the run ends.
+    _env_file: Option<EnvFile>,
+}
+
+async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut Outcome) -> Result<Vec<DeployedService>, JobFailure> {
+    let project = svc.project(id).await?;
+    let config = project.deployment.clone().ok_or_else(|| JobFailure::failed("the project has no compose source to deploy"))?;
+    outcome.project_loaded = true;
+    let front_end = svc.compose_front_end()?.clone();
+    let settings = svc.settings.load().await.map_err(|e| JobFailure::failed(format!("reading the settings: {e:#}")))?;
+    let workspace = Workspace::new(&settings.values.workspaces_root, id).map_err(JobFailure::failed)?;
+    workspace.ensure().map_err(|e| JobFailure::failed(format!("creating the project folder: {e}")))?;
+    let env = svc.env_values(id, &project).await?;
+
+    // 1. Source.
+    let dir = workspace.source_dir(&config.source).map_err(JobFailure::failed)?;
+    if let ProjectSource::Git { url, git_ref } = &config.source {
+        outcome.commit = Some(svc.git.fetch(job, &dir, url, git_ref).await?);
+    } else {
+        job.log.system(&format!("deploying folder {}", dir.display()));
+    }
+
+    // 2-4. Compose file, config, ports.
+    let prepared = prepare(svc, job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
+    port_check::check(job, &svc.pool, &svc.docker, &config.compose_project, &prepared.plan.ports).await?;
+
+    // 5. Up, then wait.
+    let result = up_and_wait(svc, job, &prepared).await;
+    let failure = match result {
+        Ok(services) => {
+            job.log.system(&format!("deployed: {} container(s) running", services.len()));
+            return Ok(services);
+        }
+        Err(JobFailure::Stopped) => return Err(JobFailure::Stopped),
+        Err(failure) => failure,
+    };
+
+    // 6. Roll back to the last good commit, if the failed run may have replaced it.
+    let (ProjectSource::Git { .. }, Some(good)) = (&config.source, project.last_good_commit.clone()) else {
+        return Err(failure);
+    };
+    if outcome.commit.as_deref() == Some(good.as_str()) {
+        return Err(failure);
+    }
+    job.log.system(&format!("deploy failed; rolling back to the last good commit {good}"));
+    let rollback = async {
+        svc.git.checkout(job, &dir, &good).await?;
+        let prepared =
+            prepare(svc, job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
+        up_and_wait(svc, job, &prepared).await
+    };
+    match rollback.await {
+        Ok(_) => {
+            job.log.system(&format!("rolled back: commit {good} serves again"));
+            outcome.rolled_back_to = Some(good);
+        }
+        Err(JobFailure::Failed(why)) => job.log.system(&format!("rollback failed too: {why}")),
+        Err(JobFailure::Stopped) => {}
+    }
+    Err(failure)
+}
+
+/// Finds the compose file, writes the env file and reads the compose model (`compose config`,
+/// whose output holds interpolated env values and is never logged).
+#[allow(clippy::too_many_arguments)]
+async fn prepare(
+    _svc: &DeployServices,
+    job: &JobContext,
+    workspace: &Workspace,
+    dir: &Path,
+    compose_file: Option<&str>,
+    compose_project: &str,
+    front_end: &ComposeFrontEnd,
+    env: &std::collections::BTreeMap<String, secrecy::SecretString>,
+) -> Result<Prepared, JobFailure> {
+    let file: PathBuf = compose_file::find(dir, compose_file).map_err(JobFailure::failed)?;
+    job.log.system(&format!("compose file: {}", file.display()));
+    let env_file = if env.is_empty() {
+        None
+    } else {
+        Some(EnvFile::write(workspace.env_file(), env).map_err(JobFailure::failed)?)
+    };
+    let compose = Compose::new(front_end, compose_project, file, env_file.as_ref().map(EnvFile::path));
+    job.log.clear_tail();
+    let model = job
+        .output(&compose.spec(&["config"]))
+        .await
+        .map_err(|e| context_with_tail(e, job, "the compose file is invalid"))?;
+    let plan = plan::parse(&model).map_err(JobFailure::failed)?;
+    job.log.system(&format!("services: {}", plan.services.iter().cloned().collect::<Vec<_>>().join(", ")));
+    Ok(Prepared { compose, plan, _env_file: env_file })
+}
+
+async fn up_and_wait(svc: &DeployServices, job: &JobContext, prepared: &Prepared) -> Result<Vec<DeployedService>, JobFailure> {
+    job.log.clear_tail();
+    job.run(&prepared.compose.spec(&["up", "--build", "--detach", "--remove-orphans"]))
+        .await
+        .map_err(|e| context_with_tail(e, job, "compose up failed"))?;
+    ready::wait(job, &svc.docker, &prepared.compose.project, &prepared.plan.services).await
+}
+
+/// Asks for the project's route when it has a subdomain: the first TCP port published on the
+/// host (services in name order), as `http://localhost:<port>`.
+async fn request_route(svc: &DeployServices, job: &JobContext, id: Uuid, services: &[DeployedService]) {
+    let Ok(project) = svc.project(id).await else { return };
+    if project.subdomain.is_none() {
+        return;
+    }
+    let port = services.iter().flat_map(|s| &s.ports).find(|p| p.protocol == "tcp").map(|p| p.host_port);
+    match port {
+        Some(port) => {
+            let command = ProjectCommand::RequestRoute { service_url: format!("http://localhost:{port}") };
+            if svc.record(job, id, command).await.is_ok() {
+                job.log.system(&format!("route requested: service http://localhost:{port}"));
+            }
+        }
+        None => job.log.system("no TCP port is published on the host: no route requested"),
+    }
+}

@@ -1,0 +1,99 @@
+//! Fetching a git source at a ref into the project's checkout.
+//!
+//! Every call is `git` with an argument list, options first and `--` before URLs; hooks are
+//! off, only the https and ssh transports are allowed (`protocol.allow`), prompts are off
+//! (`GIT_TERMINAL_PROMPT=0`, ssh `BatchMode`), and system/global config is ignored.
+
+use std::path::{Path, PathBuf};
+
+use warp_jobs::process::ProcessSpec;
+use warp_jobs::{JobContext, JobFailure};
+
+/// How git is run.
+#[derive(Debug, Clone, Default)]
+pub struct GitOptions {
+    /// A PEM file of certificate authorities to trust for https remotes (`http.sslCAInfo`),
+    /// e.g. for a GitHub Enterprise server with a private CA (`WARP_GIT_CA_FILE`).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl GitOptions {
+    fn spec(&self, dir: &Path, args: &[&str]) -> ProcessSpec {
+        let mut all: Vec<String> = [
+            "-c", "protocol.allow=never",
+            "-c", "protocol.https.allow=always",
+            "-c", "protocol.ssh.allow=always",
+            "-c", "core.hooksPath=/dev/null",
+            "-c", "core.sshCommand=ssh -o BatchMode=yes",
+            "-c", "advice.detachedHead=false",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if let Some(ca) = &self.ca_file {
+            all.push("-c".into());
+            all.push(format!("http.sslCAInfo={}", ca.display()));
+        }
+        all.push("-C".into());
+        all.push(dir.display().to_string());
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        ProcessSpec::new("git", all)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+    }
+
+    /// Fetches `git_ref` (branch or tag) of `url` into `checkout` (created on first use) and
+    /// checks it out, detached and forced (local edits to tracked files are discarded;
+    /// untracked files such as bind-mounted data are kept). Returns the commit id.
+    ///
+    /// # Errors
+    /// The failure git reported (its stderr is in the job log).
+    pub async fn fetch(&self, job: &JobContext, checkout: &Path, url: &str, git_ref: &str) -> Result<String, JobFailure> {
+        if !checkout.join(".git").is_dir() {
+            std::fs::create_dir_all(checkout).map_err(|e| JobFailure::failed(format!("creating the checkout folder: {e}")))?;
+            job.run(&self.spec(checkout, &["init", "--quiet"])).await.map_err(|e| context(e, "git init failed"))?;
+        }
+        job.log.system(&format!("fetching {git_ref} from {url}"));
+        job.log.clear_tail();
+        job.run(&self.spec(checkout, &["fetch", "--force", "--no-tags", "--", url, git_ref]))
+            .await
+            .map_err(|e| context_with_tail(e, job, &format!("git fetch of {git_ref} failed")))?;
+        self.checkout(job, checkout, "FETCH_HEAD").await
+    }
+
+    /// Checks out `commit` (forced, detached) and returns the full commit id.
+    ///
+    /// # Errors
+    /// The failure git reported.
+    pub async fn checkout(&self, job: &JobContext, checkout: &Path, commit: &str) -> Result<String, JobFailure> {
+        job.run(&self.spec(checkout, &["checkout", "--force", "--detach", commit, "--"]))
+            .await
+            .map_err(|e| context_with_tail(e, job, "git checkout failed"))?;
+        let head = job.output(&self.spec(checkout, &["rev-parse", "--verify", "HEAD^{commit}"])).await?;
+        let head = String::from_utf8_lossy(&head).trim().to_owned();
+        job.log.system(&format!("checked out commit {head}"));
+        Ok(head)
+    }
+}
+
+fn context(failure: JobFailure, what: &str) -> JobFailure {
+    match failure {
+        JobFailure::Failed(message) => JobFailure::Failed(format!("{what}: {message}")),
+        stopped => stopped,
+    }
+}
+
+/// `what`, the process's failure and its last output lines.
+pub fn context_with_tail(failure: JobFailure, job: &JobContext, what: &str) -> JobFailure {
+    match failure {
+        JobFailure::Failed(message) => {
+            let tail = job.log.tail(10).join("\n");
+            if tail.is_empty() {
+                JobFailure::Failed(format!("{what}: {message}"))
+            } else {
+                JobFailure::Failed(format!("{what}: {message}\n{tail}"))
+            }
+        }
+        stopped => stopped,
+    }
+}

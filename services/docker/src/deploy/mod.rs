@@ -1,0 +1,120 @@
+//! Job executors of the docker service: deploy, stop, start and remove a compose project, and
+//! check a quick service.
+//!
+//! # Layout
+//! - [`DeployServices`]: what every executor reaches (database, settings, deploy env, the
+//!   `Project` command bus, the engine, the compose front end, git options).
+//! - [`deploy`]: fetch the source, find the compose file, check ports, `up --build -d`, wait
+//!   until running and healthy, record the result; roll back to the last good commit when a
+//!   redeploy fails after replacing containers.
+//! - [`lifecycle`]: `compose stop`, `start`, `down [--volumes]`.
+//! - [`quick_service`]: a running container or host port that answers, then its route.
+//! - [`workspace`], [`git`], [`compose_file`], [`compose_cli`], [`plan`], [`ready`],
+//!   [`port_check`]: the steps.
+//!
+//! Each executor reads what to do from the `Project` aggregate (replayed from the event
+//! store) and reports the outcome as a follow-up command on it.
+
+pub mod compose_cli;
+pub mod compose_file;
+pub mod deploy;
+pub mod git;
+pub mod lifecycle;
+pub mod plan;
+pub mod port_check;
+pub mod quick_service;
+pub mod ready;
+pub mod workspace;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use sqlx::PgPool;
+use uuid::Uuid;
+use warp_domain::{Project, ProjectCommand};
+use warp_events::docker::ComposeFrontEnd;
+use warp_events::{EventMetadata, JobType};
+use warp_jobs::{JobContext, JobFailure, Runner};
+use warp_platform::redact::Redactor;
+use warp_store::deploy_env::DeployEnvStore;
+use warp_store::event_store::{self, ProjectCqrs};
+use warp_store::settings::SettingsStore;
+
+use crate::client::DockerClient;
+
+/// Everything the executors reach; shared by all of them.
+pub struct DeployServices {
+    pub pool: PgPool,
+    pub settings: SettingsStore,
+    pub env: DeployEnvStore,
+    pub projects: ProjectCqrs,
+    pub docker: Arc<DockerClient>,
+    /// `None` when neither compose front end is installed: deploys then fail with that reason.
+    pub compose: Option<ComposeFrontEnd>,
+    pub git: git::GitOptions,
+    /// This worker's name in event metadata (`system:<worker>`).
+    pub worker: String,
+}
+
+impl DeployServices {
+    /// Registers every executor of this module with `runner`.
+    pub fn register(self: Arc<Self>, runner: Runner) -> Runner {
+        runner
+            .register(JobType::Deploy, deploy::DeployExecutor(self.clone()))
+            .register(JobType::Stop, lifecycle::LifecycleExecutor(self.clone()))
+            .register(JobType::Start, lifecycle::LifecycleExecutor(self.clone()))
+            .register(JobType::Remove, lifecycle::LifecycleExecutor(self.clone()))
+            .register(JobType::QuickService, quick_service::QuickServiceExecutor(self))
+    }
+
+    fn metadata(&self, job_id: Uuid) -> EventMetadata {
+        EventMetadata {
+            actor: Some(format!("system:{}", self.worker)),
+            request_id: None,
+            correlation_id: Some(job_id.to_string()),
+            causation_id: None,
+        }
+    }
+
+    /// The project as its events say now.
+    async fn project(&self, id: Uuid) -> Result<Project, JobFailure> {
+        let project = event_store::load_project(&self.pool, id)
+            .await
+            .map_err(|e| JobFailure::failed(format!("reading project {id}: {e}")))?;
+        if !project.created {
+            return Err(JobFailure::failed(format!("project {id} does not exist")));
+        }
+        Ok(project)
+    }
+
+    /// Records `command` on project `id` for job `job_id`. A failure here is the panel's, not
+    /// the deploy's: it is reported in the job log and fails the job.
+    async fn record(&self, job: &JobContext, id: Uuid, command: ProjectCommand) -> Result<(), JobFailure> {
+        event_store::execute_project(&self.projects, id, command, &self.metadata(job.job_id)).await.map_err(|error| {
+            tracing::warn!(project.id = %id, job.id = %job.job_id, error = %error, "recording a deploy outcome failed");
+            JobFailure::failed(format!("recording the outcome on the project failed: {error}"))
+        })
+    }
+
+    /// The deploy env values of `project`, decrypted and registered with the settings'
+    /// redactor (the one the job runner and container logs use) so no job log line, failure
+    /// message or container log line shows them.
+    async fn env_values(&self, id: Uuid, project: &Project) -> Result<BTreeMap<String, SecretString>, JobFailure> {
+        let values = self.env.open(id, &project.env).await.map_err(|e| JobFailure::failed(format!("{e:#}")))?;
+        let redactor: &Redactor = self.settings.redactor();
+        redactor.set_secrets(&format!("deploy:{id}"), values.values().map(|v| v.expose_secret().to_owned()).collect());
+        Ok(values)
+    }
+
+    fn compose_front_end(&self) -> Result<&ComposeFrontEnd, JobFailure> {
+        self.compose
+            .as_ref()
+            .ok_or_else(|| JobFailure::failed("neither `docker compose` nor `docker-compose` is installed on this Docker host"))
+    }
+}
+
+/// The project id of a job input that names one.
+fn project_id(job: &JobContext) -> Result<Uuid, JobFailure> {
+    job.input.project_id().ok_or_else(|| JobFailure::failed("the job names no project"))
+}
