@@ -15,6 +15,12 @@ use std::sync::OnceLock;
 pub const BUSYBOX_IMAGE: &str = "warp-test-busybox:latest";
 
 /// Builds [`BUSYBOX_IMAGE`] unless it exists (once per test process); returns its tag.
+///
+/// Test processes that race here (say two test binaries of `cargo test`) may both find the
+/// image missing and both build it. That is safe: each `docker build -t` builds in its own
+/// temp folder and moves the tag atomically, the second build mostly hits the first one's layer
+/// cache (same image id), and an image id that loses the tag stays usable by whatever already
+/// started from it.
 pub fn busybox_image() -> &'static str {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {

@@ -11,10 +11,17 @@
 //! - [`eventually`]: poll until a condition holds or fail with a message.
 //! - [`docker`]: the locally built busybox fixture image and self-removing test containers on
 //!   the real Docker Engine.
+//! - [`git`]: an HTTPS git server (real TLS with its own CA, smart HTTP through
+//!   `git http-backend`), fixture repos a test commits to, and plain fixture folders.
+//! - [`compose_fixtures`]: Dockerfiles and compose files on the busybox image for deploy tests,
+//!   and a cleanup guard for a compose project.
+//! - [`free_port`]: a port nothing listens on right now.
 //!
 //! Run the tests through `make test`, which starts Postgres and NATS and exports their URLs.
 
+pub mod compose_fixtures;
 pub mod docker;
+pub mod git;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -181,7 +188,8 @@ impl Drop for NatsServer {
     }
 }
 
-fn free_port() -> u16 {
+/// A TCP port on `127.0.0.1` that was free a moment ago (bind to port 0, read, release).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
