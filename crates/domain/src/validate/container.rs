@@ -108,22 +108,36 @@ impl ComposeProjectName {
         }
     }
 
-    /// The compose project name of project `id` named `name`: `warp-<slug>-<8 hex>`, where
-    /// the slug is the name lower-cased with every character outside `[a-z0-9_-]` turned into
-    /// `-` (cut so the whole stays within 63 characters), and the suffix is the last 8 hex
-    /// digits of the id (its random part), so `My.App` and `my-app` never share containers.
-    /// The `warp-` prefix keeps panel projects apart from compose projects started by hand.
+    /// The compose project name of project `id` named `name`: `warp-<slug>-<8 hex>`.
+    ///
+    /// The slug is the name lower-cased with every run of characters outside `[a-z0-9]`
+    /// turned into one `-` and none at either end (cut so the whole stays within 63
+    /// characters). That is stricter than compose's own rule on purpose: compose names built
+    /// images `<project>_<service>` (v1) or `<project>-<service>` (v2), and a Docker image
+    /// reference allows only single separators between alphanumeric runs
+    /// (`distribution/reference` grammar): a name ending in `_` followed by `-<suffix>` would
+    /// give an image tag such as `warp-my-app_-0a1b2c3d_web`, which `docker build -t` refuses. The suffix is the last 8 hex
+    /// digits of the id (its random part), so `My.App` and `my-app` never share containers;
+    /// the `warp-` prefix keeps panel projects apart from compose projects started by hand.
     pub fn for_project(name: &ProjectName, id: uuid::Uuid) -> Self {
         let hex = id.simple().to_string();
         let suffix = &hex[hex.len() - 8..];
-        let slug: String = name
-            .as_str()
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
-            .take(63 - "warp-".len() - 1 - suffix.len())
-            .collect();
-        Self(format!("warp-{slug}-{suffix}"))
+        let mut slug = String::new();
+        for c in name.as_str().to_ascii_lowercase().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let room = 63 - "warp-".len() - 1 - suffix.len();
+        slug.truncate(room);
+        let slug = slug.trim_end_matches('-');
+        if slug.is_empty() {
+            Self(format!("warp-{suffix}"))
+        } else {
+            Self(format!("warp-{slug}-{suffix}"))
+        }
     }
 }
 
@@ -168,9 +182,13 @@ mod tests {
         let name = ProjectName::try_from("My.Shop 2".to_owned()).unwrap();
         let compose = ComposeProjectName::for_project(&name, id);
         assert_eq!(compose.as_str(), "warp-my-shop-2-0a1b2c3d");
+        // Every derived name is also a valid image name prefix: no separator runs.
+        assert!(!compose.as_str().contains("--") && !compose.as_str().contains("_-"));
         assert!(ComposeProjectName::parse("p", compose.as_str()).is_ok());
         let trailing = ProjectName::try_from("My.App_".to_owned()).unwrap();
-        assert_eq!(ComposeProjectName::for_project(&trailing, id).as_str(), "warp-my-app_-0a1b2c3d");
+        assert_eq!(ComposeProjectName::for_project(&trailing, id).as_str(), "warp-my-app-0a1b2c3d");
+        let runs = ProjectName::try_from("a__b--c._d".to_owned()).unwrap();
+        assert_eq!(ComposeProjectName::for_project(&runs, id).as_str(), "warp-a-b-c-d-0a1b2c3d");
         let long = ProjectName::try_from("A".repeat(64)).unwrap();
         let long = ComposeProjectName::for_project(&long, id);
         assert_eq!(long.as_str().len(), 63);

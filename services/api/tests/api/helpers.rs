@@ -49,6 +49,8 @@ pub struct TestApp {
     pub names: NatsNames,
     /// This test's docker host name (unique, so only this test's docker service answers).
     pub docker_host: String,
+    /// The API's settings store (same database and key).
+    pub settings: SettingsStore,
     shutdown: Shutdown,
 }
 
@@ -84,6 +86,23 @@ impl TestApp {
         tokio::spawn(service.run(self.shutdown.clone()));
     }
 
+    /// Starts the docker service's job runner (deploy, stop, start, remove, quick service)
+    /// for this app on the real engine, trusting `git_ca_file` for https remotes.
+    pub fn start_deploy_runner(&self, git_ca_file: Option<std::path::PathBuf>) {
+        let config = warp_docker::DockerConfig::new(&self.docker_host, "/var/run/docker.sock");
+        let args = warp_docker::DockerJobArgs { git_ca_file, max_parallel_jobs: 2 };
+        let mut jobs = warp_docker::JobsConfig::from_args(&config, &args);
+        jobs.runner.poll_interval = Duration::from_millis(200);
+        jobs.runner.cancel_poll = Duration::from_millis(100);
+        jobs.runner.kill_grace = Duration::from_secs(3);
+        let (pool, nats, settings, stop) = (self.db.pool.clone(), self.nats_client.clone(), self.settings.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(error) = warp_docker::run_jobs(pool, nats, settings, &config, jobs, stop).await {
+                panic!("the deploy runner failed: {error:#}");
+            }
+        });
+    }
+
     pub async fn spawn_without_projections() -> Self {
         Self::spawn_with(TestNats::new().await, false).await
     }
@@ -99,7 +118,7 @@ impl TestApp {
         let redactor = Redactor::default();
         let settings = SettingsStore::open(db.pool.clone(), &key, redactor.clone()).await.expect("open the settings store");
         let docker_host = format!("t{}", Uuid::new_v4().simple());
-        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings)
+        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings.clone())
             .with_docker_host(docker_host.clone());
         let (nats_client, test_names) = (nats.client.clone(), nats.names.clone());
         tokio::spawn(warp_api::serve_on(state, listener, shutdown.clone()));
@@ -122,7 +141,7 @@ impl TestApp {
         let admin = create_token(&db, "alice-admin", Role::Admin).await;
         let member = create_token(&db, "bob-member", Role::Member).await;
         let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap();
-        Self { address, client, db, admin, member, key, redactor, nats_client, names: test_names, docker_host, shutdown }
+        Self { address, client, db, admin, member, key, redactor, nats_client, names: test_names, docker_host, settings, shutdown }
     }
 
     /// The token that stops every task of this app (for in-process workers).
@@ -192,6 +211,75 @@ impl TestApp {
     }
 
     // --- /api/audit, /api/events, operations ---------------------------------------------
+
+    pub async fn deploy_existing(&self, token: &Token, body: &Value) -> Response {
+        self.post(token, "/api/projects/deploy-existing", body).await
+    }
+
+    pub async fn quick_service(&self, token: &Token, body: &Value) -> Response {
+        self.post(token, "/api/projects/quick-service", body).await
+    }
+
+    /// `POST /api/projects/{id}/<action>` (`deploy`, `stop`, `start`, `remove`) with `body`.
+    pub async fn project_action(&self, token: &Token, id: Uuid, action: &str, body: Option<&Value>) -> Response {
+        let builder = self.client.post(format!("{}/api/projects/{id}/{action}", self.address)).bearer_auth(&token.secret);
+        let builder = match body {
+            Some(body) => builder.json(body),
+            None => builder,
+        };
+        builder.send().await.expect("send")
+    }
+
+    pub async fn get_job(&self, token: &Token, id: &str) -> Response {
+        self.client.get(format!("{}/api/jobs/{id}", self.address)).bearer_auth(&token.secret).send().await.expect("send")
+    }
+
+    pub async fn cancel_job(&self, token: &Token, id: &str) -> Response {
+        self.client.post(format!("{}/api/jobs/{id}/cancel", self.address)).bearer_auth(&token.secret).send().await.expect("send")
+    }
+
+    /// The job's stored log lines as text, one per line (every page).
+    pub async fn job_log_text(&self, token: &Token, id: &str) -> String {
+        let mut text = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let response = self
+                .client
+                .get(format!("{}/api/jobs/{id}/logs?after={after}&limit=500", self.address))
+                .bearer_auth(&token.secret)
+                .send()
+                .await
+                .expect("send");
+            let body: Value = response.json().await.expect("json log page");
+            let lines = body.get("lines").and_then(Value::as_array).cloned().unwrap_or_default();
+            if lines.is_empty() {
+                return text.join("\n");
+            }
+            text.extend(lines.iter().filter_map(|l| l.get("line").and_then(Value::as_str).map(str::to_owned)));
+            after = body.get("next_after").and_then(Value::as_i64).unwrap_or(after + lines.len() as i64);
+        }
+    }
+
+    /// Waits (up to `within`) until job `id` ended; returns it.
+    pub async fn job_finished(&self, id: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let job: Value = self.get_job(&self.admin, id).await.json().await.unwrap_or_default();
+            let status = job.get("status").and_then(Value::as_str).unwrap_or_default();
+            if matches!(status, "succeeded" | "failed" | "cancelled" | "timed_out") {
+                return job;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let log = self.job_log_text(&self.admin, id).await;
+                panic!("job {id} did not finish within {within:?} (status {status:?}); log:\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn post(&self, token: &Token, path: &str, body: &Value) -> Response {
+        self.client.post(format!("{}{path}", self.address)).bearer_auth(&token.secret).json(body).send().await.expect("send")
+    }
 
     pub async fn list_audit(&self, token: &Token, query: &[(&str, &str)]) -> Response {
         self.call(Method::GET, "/api/audit", token).query(query).send().await.unwrap()

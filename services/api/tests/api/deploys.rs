@@ -1,0 +1,404 @@
+//! Deploys on this machine's real Docker Engine: git sources over HTTPS from a local server,
+//! folder sources, compose (whichever front end is installed), ports, rollback, cancel,
+//! stop/start/remove, quick services and the deploy env canary.
+//!
+//! Fixture images build `FROM` the local busybox image: nothing is pulled.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+use warp_test_support::compose_fixtures::{self, ComposeCleanup};
+use warp_test_support::docker::{docker, TestContainer};
+use warp_test_support::git::{FixtureFolder, GitServer};
+
+use crate::helpers::{assert_error, TestApp};
+
+/// Longest a deploy of a fixture may take here (builds on 2 busy cores).
+const DEPLOY: Duration = Duration::from_secs(240);
+
+/// One test's panel, git server and workspaces root, with the compose projects it deployed
+/// removed at the end.
+struct Deploys {
+    app: TestApp,
+    git: GitServer,
+    root: FixtureFolder,
+    cleanups: std::sync::Mutex<Vec<ComposeCleanup>>,
+}
+
+impl Deploys {
+    async fn start() -> Self {
+        let app = TestApp::spawn_with_docker().await;
+        let git = GitServer::start().await;
+        app.start_deploy_runner(Some(git.ca_file().to_path_buf()));
+        let root = FixtureFolder::new("apps");
+        let root_dir = root.root().canonicalize().unwrap();
+        let put = app.put_settings(&app.admin, &json!({"workspaces_root": root_dir.to_str().unwrap()}), None).await;
+        assert_eq!(put.status(), StatusCode::OK, "{}", put.text().await.unwrap());
+        Self { app, git, root, cleanups: Default::default() }
+    }
+
+    /// `POST /api/projects/deploy-existing`; returns (project id, job id).
+    async fn deploy_existing(&self, body: Value) -> (Uuid, String) {
+        let response = self.app.deploy_existing(&self.app.admin, &body).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+        let accepted: Value = response.json().await.unwrap();
+        let project: Uuid = accepted["project_id"].as_str().unwrap().parse().unwrap();
+        self.track(project).await;
+        (project, accepted["job_id"].as_str().unwrap().to_owned())
+    }
+
+    /// Removes the project's compose project when the test ends.
+    async fn track(&self, project: Uuid) {
+        let view = self.app.project_eventually(project, "has a compose project", |p| p["compose_project"].is_string()).await;
+        let name = view["compose_project"].as_str().unwrap().to_owned();
+        self.cleanups.lock().unwrap().push(ComposeCleanup::new(name));
+    }
+
+    /// `POST /api/projects/{id}/<action>`; returns the job id.
+    async fn action(&self, project: Uuid, action: &str, body: Option<&Value>) -> String {
+        let response = self.app.project_action(&self.app.admin, project, action, body).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+        let accepted: Value = response.json().await.unwrap();
+        accepted["job_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits for the job and asserts its final status, printing its log otherwise.
+    async fn finished(&self, job: &str, status: &str) -> Value {
+        let done = self.app.job_finished(job, DEPLOY).await;
+        if done["status"] != status {
+            let log = self.app.job_log_text(&self.app.admin, job).await;
+            panic!("job {job} ended {} (wanted {status}): {done}\nlog:\n{log}", done["status"]);
+        }
+        done
+    }
+
+    fn folder(&self, name: &str) -> FixtureFolder {
+        // A folder in the same root: the root is removed with `self.root`.
+        let folder = FixtureFolder::inside(self.root.root(), name);
+        folder
+    }
+}
+
+impl Drop for Deploys {
+    fn drop(&mut self) {
+        for cleanup in self.cleanups.lock().unwrap().iter() {
+            cleanup.clean();
+        }
+    }
+}
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The body `GET http://127.0.0.1:<port>/` answers, retried for a few seconds.
+async fn page(port: u16) -> Option<String> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    for _ in 0..20 {
+        if let Ok(response) = client.get(format!("http://127.0.0.1:{port}/")).send().await {
+            if response.status() == StatusCode::OK {
+                return response.text().await.ok();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    None
+}
+
+fn containers_of(compose_project: &str) -> Vec<String> {
+    let label = format!("label=com.docker.compose.project={compose_project}");
+    docker(&["ps", "-aq", "--filter", &label]).unwrap().lines().map(str::to_owned).collect()
+}
+
+fn write_tree(dir: &Path, files: &[(&str, String)]) {
+    for (path, contents) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn deploys_a_two_service_repo_serves_its_page_and_redeploys_a_new_commit_in_place() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let repo = t.git.create_repo("shop");
+    repo.write_all(compose_fixtures::two_service_project(port, "version one\n"));
+    let first = repo.commit("first");
+
+    let (project, job) = t
+        .deploy_existing(json!({"name": "My.App_", "source": {"git": {"url": repo.url(), "ref": "main"}}, "subdomain": "shop"}))
+        .await;
+    t.finished(&job, "succeeded").await;
+    assert_eq!(page(port).await.as_deref(), Some("version one\n"));
+
+    let view = t.app.project_eventually(project, "running", |p| p["status"] == "running").await;
+    let compose = view["compose_project"].as_str().unwrap();
+    let valid = regex_like_compose_name(compose);
+    assert!(valid && compose.starts_with("warp-my-app-"), "compose project name {compose:?}");
+    assert_eq!(view["deployment"]["commit"], first.as_str());
+    let services: Vec<&str> = view["deployment"]["services"].as_array().unwrap().iter().map(|s| s["service"].as_str().unwrap()).collect();
+    assert_eq!(services, ["api", "web"]);
+    let web = &view["deployment"]["services"][1];
+    assert_eq!(web["state"], "running");
+    assert_eq!(web["ports"][0]["host_port"], port);
+    assert!(web["image_id"].as_str().unwrap().starts_with("sha256:"), "{web}");
+    let events = t.app.stored_events(Some(project)).await;
+    let route = events.iter().find(|(kind, _)| kind == "RouteRequested").expect("a route was requested");
+    assert_eq!(route.1["RouteRequested"]["service_url"], format!("http://localhost:{port}"));
+    assert_eq!(route.1["RouteRequested"]["subdomain"], "shop");
+
+    // A new commit, same port: our own containers are not a conflict.
+    repo.write("web/Dockerfile", compose_fixtures::web_service_dockerfile("version two\n"));
+    let second = repo.commit("second");
+    let job = t.action(project, "deploy", None).await;
+    t.finished(&job, "succeeded").await;
+    assert_eq!(page(port).await.as_deref(), Some("version two\n"));
+    let view = t.app.project_eventually(project, "second commit", |p| p["deployment"]["commit"] == second.as_str()).await;
+    assert_eq!(view["status"], "running");
+    let log = t.app.job_log_text(&t.app.admin, &job).await;
+    assert!(log.contains(&format!("ports free: {port}/tcp")), "{log}");
+}
+
+/// `[a-z0-9][a-z0-9_-]*`, at most 63 characters: what both compose front ends accept.
+fn regex_like_compose_name(name: &str) -> bool {
+    name.len() <= 63
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+#[tokio::test]
+async fn a_redeploy_whose_service_never_turns_healthy_fails_and_the_previous_commit_keeps_serving() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let repo = t.git.create_repo("steady");
+    repo.write_all(compose_fixtures::two_service_project(port, "good\n"));
+    let good = repo.commit("good");
+    let (project, job) = t.deploy_existing(json!({"name": "steady", "source": {"git": {"url": repo.url(), "ref": "main"}}})).await;
+    t.finished(&job, "succeeded").await;
+
+    repo.write_all(compose_fixtures::unhealthy_project(port, "bad\n"));
+    repo.commit("never healthy");
+    let job = t.action(project, "deploy", None).await;
+    let failed = t.finished(&job, "failed").await;
+    let error = failed["error_message"].as_str().unwrap_or_default();
+    assert!(error.contains("service web is unhealthy"), "{failed}");
+
+    assert_eq!(page(port).await.as_deref(), Some("good\n"), "the previous version serves again");
+    let events = t.app.stored_events(Some(project)).await;
+    let (_, failure) = events.iter().rev().find(|(kind, _)| kind == "DeploymentFailed").expect("the failure is recorded");
+    assert_eq!(failure["DeploymentFailed"]["rolled_back_to"], good.as_str());
+    let view = t.app.project_eventually(project, "rolled back", |p| p["last_error"].is_string()).await;
+    assert_eq!(view["status"], "running");
+    assert_eq!(view["deployment"]["commit"], good.as_str());
+}
+
+#[tokio::test]
+async fn a_compose_file_with_an_error_fails_with_composes_message_and_changes_nothing_running() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let folder = t.folder("site");
+    folder.write_all(compose_fixtures::two_service_project(port, "site\n"));
+    let (project, job) = t.deploy_existing(json!({"name": "site", "source": {"folder": {"path": "site"}}})).await;
+    t.finished(&job, "succeeded").await;
+    let compose = t.app.project_eventually(project, "running", |p| p["status"] == "running").await["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = containers_of(&compose);
+
+    folder.write(compose_fixtures::COMPOSE_FILE, compose_fixtures::broken_compose());
+    let job = t.action(project, "deploy", None).await;
+    let failed = t.finished(&job, "failed").await;
+    let text = failed.to_string();
+    assert!(text.contains("the compose file is invalid"), "{text}");
+    let log = t.app.job_log_text(&t.app.admin, &job).await;
+    // Compose's own words (v1: a YAML parser error; v2: "yaml: …") reach the job and its log.
+    assert!(log.to_lowercase().contains("yaml") || log.contains("while parsing"), "{log}");
+    assert_eq!(containers_of(&compose), before, "nothing running was touched");
+    assert_eq!(page(port).await.as_deref(), Some("site\n"));
+}
+
+#[tokio::test]
+async fn ports_held_by_a_listener_on_ipv6_any_or_by_another_project_fail_the_deploy_early_naming_the_holder() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let listener = std::net::TcpListener::bind(("::", port)).unwrap();
+    let folder = t.folder("blocked");
+    folder.write_all(compose_fixtures::two_service_project(port, "blocked\n"));
+    let (project, job) = t.deploy_existing(json!({"name": "blocked", "source": {"folder": {"path": "blocked"}}})).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    assert!(failed.contains(&format!("conflict: port {port}/tcp (service web) is already in use by host process")), "{failed}");
+    assert!(failed.contains(&format!("(pid {})", std::process::id())) && failed.contains("on ::"), "{failed}");
+    let compose = t.app.get_project(&t.app.admin, &project.to_string()).await.json::<Value>().await.unwrap()["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(containers_of(&compose).is_empty(), "compose never ran");
+    drop(listener);
+
+    let first = t.folder("first");
+    first.write_all(compose_fixtures::two_service_project(port, "first\n"));
+    let (_, job) = t.deploy_existing(json!({"name": "First", "source": {"folder": {"path": "first"}}})).await;
+    t.finished(&job, "succeeded").await;
+    let second = t.folder("second");
+    second.write_all(compose_fixtures::two_service_project(port, "second\n"));
+    let (_, job) = t.deploy_existing(json!({"name": "Second", "source": {"folder": {"path": "second"}}})).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    assert!(failed.contains("of project First"), "{failed}");
+    assert_eq!(page(port).await.as_deref(), Some("first\n"));
+}
+
+#[tokio::test]
+async fn cancelling_a_deploy_during_a_long_build_stops_the_build() {
+    let t = Deploys::start().await;
+    let folder = t.folder("slow");
+    folder.write_all(compose_fixtures::slow_build_project(free_port(), 300));
+    let (_, job) = t.deploy_existing(json!({"name": "slow", "source": {"folder": {"path": "slow"}}})).await;
+    let deadline = tokio::time::Instant::now() + DEPLOY;
+    while !t.app.job_log_text(&t.app.admin, &job).await.contains("building 2") {
+        assert!(tokio::time::Instant::now() < deadline, "the slow build never started");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(t.app.cancel_job(&t.app.admin, &job).await.status(), StatusCode::ACCEPTED);
+    let done = t.app.job_finished(&job, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "cancelled", "{done}");
+    let mut left = String::from("?");
+    for _ in 0..40 {
+        left = docker(&["ps", "-q", "--filter", "label=warp.test.fixture=slow-build"]).unwrap();
+        if left.trim().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(left.trim().is_empty(), "the build container is still running: {left}");
+}
+
+#[tokio::test]
+async fn compose_paths_and_symlinks_out_of_the_checkout_are_refused() {
+    let t = Deploys::start().await;
+    for bad in ["../../etc/x.yml", "/etc/hostname", "a/../../x.yml"] {
+        let response = t
+            .app
+            .deploy_existing(&t.app.admin, &json!({"name": "escape", "source": {"folder": {"path": "x"}}, "compose_file": bad}))
+            .await;
+        let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(body["error"]["field"], "compose_file", "{body}");
+    }
+    let folder = t.folder("linked");
+    folder.write_all(compose_fixtures::two_service_project(free_port(), "x\n"));
+    let outside = t.root.root().parent().unwrap().join(format!("outside-{}.yml", Uuid::new_v4().simple()));
+    std::fs::write(&outside, compose_fixtures::two_service_compose(free_port())).unwrap();
+    std::os::unix::fs::symlink(&outside, folder.path().join("link.yml")).unwrap();
+    let (_, job) = t
+        .deploy_existing(json!({"name": "linked", "source": {"folder": {"path": "linked"}}, "compose_file": "link.yml"}))
+        .await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    std::fs::remove_file(&outside).unwrap();
+    assert!(failed.contains("compose_file"), "{failed}");
+}
+
+#[tokio::test]
+async fn stop_start_and_remove_drive_the_compose_project_and_keep_volumes_unless_asked() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let folder = t.folder("cycle");
+    folder.write_all(compose_fixtures::two_service_project(port, "cycle\n"));
+    let (project, job) = t.deploy_existing(json!({"name": "cycle", "source": {"folder": {"path": "cycle"}}})).await;
+    t.finished(&job, "succeeded").await;
+
+    let job = t.action(project, "stop", None).await;
+    t.finished(&job, "succeeded").await;
+    assert_eq!(page(port).await, None, "stopped containers serve nothing");
+    t.app.project_eventually(project, "stopped", |p| p["status"] == "stopped").await;
+
+    let job = t.action(project, "start", None).await;
+    t.finished(&job, "succeeded").await;
+    assert_eq!(page(port).await.as_deref(), Some("cycle\n"));
+
+    let job = t.action(project, "remove", Some(&json!({"volumes": false}))).await;
+    t.finished(&job, "succeeded").await;
+    let view = t.app.project_eventually(project, "removed", |p| p["status"] == "removed").await;
+    assert!(containers_of(view["compose_project"].as_str().unwrap()).is_empty());
+    let events = t.app.stored_events(Some(project)).await;
+    let removed = events.iter().find(|(kind, _)| kind == "ProjectRemoved").unwrap();
+    assert_eq!(removed.1["ProjectRemoved"]["volumes_removed"], false);
+}
+
+#[tokio::test]
+async fn a_quick_service_for_a_running_container_checks_its_port_and_requests_the_route() {
+    let t = Deploys::start().await;
+    let container = TestContainer::run("warp-quick", &[], "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www");
+    let response = t
+        .app
+        .quick_service(&t.app.admin, &json!({"name": "quick", "container": container.name, "target_port": 8080, "subdomain": "quick"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+    let accepted: Value = response.json().await.unwrap();
+    t.finished(accepted["job_id"].as_str().unwrap(), "succeeded").await;
+    let project: Uuid = accepted["project_id"].as_str().unwrap().parse().unwrap();
+    let events = t.app.stored_events(Some(project)).await;
+    let route = events.iter().find(|(kind, _)| kind == "RouteRequested").expect("route requested");
+    assert_eq!(route.1["RouteRequested"]["service_url"], format!("http://{}:8080", container.name));
+
+    // A host port that answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host_port = listener.local_addr().unwrap().port();
+    let response = t.app.quick_service(&t.app.admin, &json!({"name": "host", "host_port": host_port, "subdomain": "host"})).await;
+    let accepted: Value = response.json().await.unwrap();
+    t.finished(accepted["job_id"].as_str().unwrap(), "succeeded").await;
+
+    // A container that does not run: refused before anything is recorded.
+    let missing = t
+        .app
+        .quick_service(&t.app.admin, &json!({"name": "missing", "container": "warp-no-such-container", "subdomain": "missing"}))
+        .await;
+    let body = assert_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(body["error"]["field"], "container");
+    let both = t.app.quick_service(&t.app.admin, &json!({"name": "both", "container": "x1", "host_port": 80, "subdomain": "b"})).await;
+    assert_error(both, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn a_deploy_env_canary_never_leaves_the_env_file_even_when_the_failed_deploy_prints_it() {
+    let t = Deploys::start().await;
+    let canary = format!("canary-{}", Uuid::new_v4().simple());
+    let mut live = t.app.nats_client.subscribe(">").await.unwrap();
+    let folder = t.folder("leaky");
+    // Compose interpolates the secret into an image name that does not exist, so compose's
+    // own error output contains it.
+    let compose = "version: \"3.8\"\nservices:\n  web:\n    image: \"warp-missing-${SECRET_TOKEN}:latest\"\n".to_owned();
+    write_tree(folder.path(), &[("compose.yaml", compose)]);
+    let (project, job) = t
+        .deploy_existing(json!({"name": "leaky", "source": {"folder": {"path": "leaky"}}, "env": {"SECRET_TOKEN": canary}}))
+        .await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    let log = t.app.job_log_text(&t.app.admin, &job).await;
+    assert!(log.contains("warp-missing-[REDACTED]"), "compose printed the value and it was masked:\n{log}");
+    assert!(!log.contains(&canary), "{log}");
+    assert!(!failed.contains(&canary), "{failed}");
+
+    let project_view = t.app.get_project(&t.app.admin, &project.to_string()).await.text().await.unwrap();
+    assert!(project_view.contains("SECRET_TOKEN") && !project_view.contains(&canary), "{project_view}");
+    let events: Vec<String> = sqlx::query_scalar("select payload::text || metadata::text from events")
+        .fetch_all(&t.app.db.pool)
+        .await
+        .unwrap();
+    assert!(events.iter().all(|e| !e.contains(&canary)));
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("select ciphertext from project_env_secrets").fetch_all(&t.app.db.pool).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!String::from_utf8_lossy(&stored[0]).contains(&canary), "stored encrypted");
+    let env_file = PathBuf::from(t.root.root()).join(".warp/projects").join(project.to_string()).join("deploy.env");
+    assert!(!env_file.exists(), "the env file is removed after the run");
+    // Nothing on NATS carried it either (events, job logs, container logs).
+    let mut seen = 0;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), futures::StreamExt::next(&mut live)).await {
+        seen += 1;
+        assert!(!String::from_utf8_lossy(&message.payload).contains(&canary), "{}", message.subject);
+    }
+    assert!(seen > 0, "the subscription saw the deploy's messages");
+}
