@@ -427,6 +427,8 @@ write_env() {
     printf 'export WARP_NATS_URL=%q\n' "$NATS_URL"
     printf 'export WARP_NATS_SERVER_BIN=%q\n' "$NATS_BIN"
     printf 'export WARP_SECRET_KEY_FILE=%q\n' "$SECRET_FILE"
+    # Seeds the workspaces_root setting at first boot (deploy checkouts and folder sources).
+    printf 'export WARP_WORKSPACES_ROOT="${WARP_WORKSPACES_ROOT:-%s}"\n' "$STACK/workspaces"
   } >"$tmp"
   mv "$tmp" "$ENV_FILE"
 }
@@ -440,6 +442,7 @@ cmd_up() {
   nats_up
   ensure_busybox
   ensure_secret
+  mkdir -p "$STACK/workspaces"
   write_env
   log "ready: . $ENV_FILE"
 }

@@ -2,6 +2,7 @@ use cqrs_es::test::TestFramework;
 use warp_events::ProjectEvent;
 
 use super::*;
+use warp_events::project::DeployAction;
 
 type ProjectTest = TestFramework<Project>;
 
@@ -98,4 +99,67 @@ fn an_archived_project_refuses_changes() {
             expected_version: None,
         })
         .then_expect_error(ProjectError::Archived);
+}
+
+fn configured() -> Vec<ProjectEvent> {
+    vec![
+        created("shop"),
+        ProjectEvent::DeploymentConfigured {
+            source: warp_events::project::ProjectSource::Folder { path: "shop".into() },
+            compose_file: None,
+            compose_project: "warp-shop-0a1b2c3d".into(),
+        },
+    ]
+}
+
+#[test]
+fn a_deployable_project_records_its_source_and_env_fingerprints_never_values() {
+    let env = std::collections::BTreeMap::from([("TOKEN".to_owned().try_into().unwrap(), "1a2b3c4d".to_owned())]);
+    ProjectTest::with(())
+        .given_no_previous_events()
+        .when(ProjectCommand::CreateDeployable {
+            name: name("shop"),
+            subdomain: None,
+            source: warp_events::project::ProjectSource::Folder { path: "shop".into() },
+            compose_file: None,
+            compose_project: "warp-shop-0a1b2c3d".to_owned().try_into().unwrap(),
+            env,
+        })
+        .then_expect_events(vec![
+            configured()[0].clone(),
+            configured()[1].clone(),
+            ProjectEvent::DeployEnvChanged { vars: [("TOKEN".to_owned(), "1a2b3c4d".to_owned())].into() },
+        ]);
+}
+
+#[test]
+fn only_compose_projects_accept_deploy_requests() {
+    let job_id = uuid::Uuid::nil();
+    ProjectTest::with(())
+        .given(vec![created("plain")])
+        .when(ProjectCommand::RequestDeployment { job_id, action: DeployAction::Deploy })
+        .then_expect_error(ProjectError::NotDeployable);
+    ProjectTest::with(())
+        .given(configured())
+        .when(ProjectCommand::RequestDeployment { job_id, action: DeployAction::Stop })
+        .then_expect_events(vec![ProjectEvent::DeploymentRequested { job_id, action: DeployAction::Stop }]);
+}
+
+#[test]
+fn a_worker_report_is_recorded_even_after_the_project_was_archived() {
+    let mut given = configured();
+    given.push(ProjectEvent::ProjectArchived {});
+    let job_id = uuid::Uuid::nil();
+    ProjectTest::with(())
+        .given(given)
+        .when(ProjectCommand::RecordDeploymentFailed { job_id, message: "boom".into(), rolled_back_to: None })
+        .then_expect_events(vec![ProjectEvent::DeploymentFailed { job_id, message: "boom".into(), rolled_back_to: None }]);
+}
+
+#[test]
+fn a_route_needs_a_subdomain() {
+    ProjectTest::with(())
+        .given(configured())
+        .when(ProjectCommand::RequestRoute { service_url: "http://localhost:8080".into() })
+        .then_expect_error(ProjectError::NoSubdomain);
 }

@@ -179,7 +179,8 @@ pub fn apply_patch(current: &SettingValues, raw: RawSettingsPatch) -> Result<(Va
         v.cloudflared_container = opt("cloudflared_container", r, ContainerName::parse)?;
     }
     if let Some(r) = raw.workspaces_root {
-        v.workspaces_root = AbsolutePath::parse("workspaces_root", &required("workspaces_root", r)?)?.into();
+        let field = "workspaces_root";
+        v.workspaces_root = AbsolutePath::parse(field, &required(field, r)?)?.data_dir(field)?.into();
     }
     if let Some(r) = raw.subdomain_rule {
         let field = "subdomain_rule";

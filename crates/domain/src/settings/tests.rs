@@ -111,3 +111,14 @@ fn list_settings_drop_duplicates_case_insensitively() {
     let v = values(serde_json::json!({"allowed_users": ["Octo", "octo", "hubot"]}));
     assert_eq!(v.get().allowed_users, vec!["Octo".to_owned(), "hubot".to_owned()]);
 }
+
+#[test]
+fn the_workspaces_root_may_not_be_a_system_folder() {
+    for bad in ["/", "/etc", "/etc/warp", "/usr/local/warp", "/proc/1", "/run/x"] {
+        let error = apply_patch(&default_values(), patch(serde_json::json!({"workspaces_root": bad}))).expect_err(bad);
+        assert_eq!(error.field, "workspaces_root", "{bad}");
+    }
+    for good in ["/var/lib/warp/workspaces", "/srv/apps", "/home/ops/apps", "/etcetera"] {
+        assert!(apply_patch(&default_values(), patch(serde_json::json!({"workspaces_root": good}))).is_ok(), "{good}");
+    }
+}

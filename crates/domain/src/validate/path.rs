@@ -65,6 +65,26 @@ impl AbsolutePath {
     }
 }
 
+/// Operating-system folders (Filesystem Hierarchy Standard) that a data folder of the panel
+/// may neither be nor lie in: the panel writes checkouts and env files there.
+pub const SYSTEM_DIRS: [&str; 12] = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run", "/sbin", "/sys", "/usr"];
+
+impl AbsolutePath {
+    /// `self` if it may hold the panel's data: not `/` and not inside one of [`SYSTEM_DIRS`].
+    ///
+    /// # Errors
+    /// A [`ValidationError`] under `field` naming the system folder.
+    pub fn data_dir(self, field: &str) -> Result<Self, ValidationError> {
+        if self.0 == "/" {
+            return Err(ValidationError::new(field, "must not be the root folder"));
+        }
+        match SYSTEM_DIRS.iter().find(|dir| self.0 == **dir || self.0.starts_with(&format!("{dir}/"))) {
+            Some(dir) => Err(ValidationError::new(field, format!("must not be in the system folder {dir}"))),
+            None => Ok(self),
+        }
+    }
+}
+
 impl TryFrom<String> for AbsolutePath {
     type Error = ValidationError;
 

@@ -31,11 +31,13 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// The workspace of `project_id` under `root` (which must exist).
+    /// The workspace of `project_id` under `root` (created when missing).
     ///
     /// # Errors
-    /// A sentence naming the root when it cannot be resolved.
+    /// A sentence naming the root when it cannot be created or resolved.
     pub fn new(root: &str, project_id: Uuid) -> Result<Self, String> {
+        std::fs::create_dir_all(root)
+            .map_err(|e| format!("the workspaces root {root:?} cannot be created: {e}; set workspaces_root in the settings"))?;
         let root = Path::new(root)
             .canonicalize()
             .map_err(|e| format!("the workspaces root {root:?} cannot be used: {e}; set workspaces_root in the settings"))?;
