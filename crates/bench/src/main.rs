@@ -6,8 +6,9 @@
 //! 1. command appends per second (8 concurrent writers through `cqrs-es`),
 //! 2. relay publish rate (outbox → JetStream, acked),
 //! 3. projection catch-up rate (audit + projects consumers),
-//! 4. audit rebuild replay rate,
-//! and the process's peak resident memory.
+//! 4. audit rebuild replay rate.
+//!
+//! It also reports the process's peak resident memory.
 
 use std::time::{Duration, Instant};
 

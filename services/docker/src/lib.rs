@@ -20,7 +20,7 @@
 pub mod client;
 pub mod compose;
 pub mod config;
-pub mod deploy;
+pub mod jobs;
 pub mod follow;
 pub mod frames;
 pub mod handlers;
@@ -115,7 +115,7 @@ pub async fn run(nats: async_nats::Client, config: DockerConfig, shutdown: Shutd
 /// What the job runner of a docker service needs beyond [`DockerConfig`].
 pub struct JobsConfig {
     /// Git options of deploys (e.g. a CA file for an https remote with a private CA).
-    pub git: deploy::git::GitOptions,
+    pub git: jobs::git::GitOptions,
     /// Runner settings; `worker` defaults to `docker@<host>:<pid>`.
     pub runner: warp_jobs::RunnerConfig,
 }
@@ -128,7 +128,7 @@ impl JobsConfig {
             max_parallel: args.max_parallel_jobs.max(1),
             ..Default::default()
         };
-        Self { git: deploy::git::GitOptions { ca_file: args.git_ca_file.clone() }, runner }
+        Self { git: jobs::git::GitOptions { ca_file: args.git_ca_file.clone() }, runner }
     }
 }
 
@@ -143,7 +143,7 @@ pub async fn run_jobs(
     jobs: JobsConfig,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let services = Arc::new(deploy::DeployServices {
+    let services = Arc::new(jobs::DeployServices {
         pool: pool.clone(),
         env: warp_store::deploy_env::DeployEnvStore::new(pool.clone(), settings.keyring().clone()),
         projects: warp_store::event_store::project_cqrs(pool.clone()),

@@ -118,7 +118,8 @@ pub async fn rotate(pool: &PgPool, old: &SecretKey, new: &SecretKey) -> Result<u
             .execute(&mut *tx)
             .await?;
     }
-    let rows: Vec<(uuid::Uuid, String, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+    type EnvRow = (uuid::Uuid, String, String, Vec<u8>, Vec<u8>);
+    let rows: Vec<EnvRow> = sqlx::query_as(
         "select project_id, name, fingerprint, nonce, ciphertext from project_env_secrets for update",
     )
     .fetch_all(&mut *tx)

@@ -1,4 +1,4 @@
-//! Job executors of the docker service: deploy, stop, start and remove a compose project, and
+//! The docker service's jobs: deploy, stop, start and remove a compose project, and
 //! check a quick service.
 //!
 //! # Layout
