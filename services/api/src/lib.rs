@@ -12,6 +12,7 @@
 //!
 //! Commands go through `cqrs-es` into the event store; reads come from projection tables.
 
+pub mod access;
 pub mod auth;
 pub mod error;
 pub mod extract;

@@ -141,6 +141,8 @@ pub struct JobFilter {
     pub status: Option<String>,
     pub job_type: Option<String>,
     pub project_id: Option<Uuid>,
+    /// Only jobs of projects this login created (`None`: every job).
+    pub project_owner: Option<String>,
     /// Cursor: only jobs with a lower `queue_position` (pages go newest first).
     pub before: Option<i64>,
     pub limit: i64,
@@ -154,6 +156,7 @@ pub async fn list(pool: &PgPool, filter: &JobFilter) -> sqlx::Result<Vec<JobView
             and ($2::text is null or job_type = $2)
             and ($3::uuid is null or project_id = $3)
             and ($4::bigint is null or queue_position < $4)
+            and ($6::text is null or project_id in (select id from projects where created_by = $6))
           order by queue_position desc
           limit $5",
     )
@@ -162,6 +165,7 @@ pub async fn list(pool: &PgPool, filter: &JobFilter) -> sqlx::Result<Vec<JobView
     .bind(filter.project_id)
     .bind(filter.before)
     .bind(filter.limit)
+    .bind(&filter.project_owner)
     .fetch_all(pool)
     .await
 }

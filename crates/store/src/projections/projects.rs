@@ -232,6 +232,8 @@ pub struct ProjectFilter {
     pub include_archived: bool,
     /// Cursor: only projects created after the one with this id (ordering is creation time, id).
     pub after: Option<Uuid>,
+    /// Only projects this login created (`None`: everyone's).
+    pub created_by: Option<String>,
     pub limit: i64,
 }
 
@@ -241,12 +243,14 @@ pub async fn list(pool: &PgPool, filter: &ProjectFilter) -> sqlx::Result<Vec<Pro
         "select * from projects p
           where ($1 or not p.archived)
             and ($2::uuid is null or (p.created_at, p.id) > (select created_at, id from projects where id = $2))
+            and ($4::text is null or p.created_by = $4)
           order by p.created_at, p.id
           limit $3",
     )
     .bind(filter.include_archived)
     .bind(filter.after)
     .bind(filter.limit)
+    .bind(&filter.created_by)
     .fetch_all(pool)
     .await
 }

@@ -50,14 +50,16 @@ pub struct EventPage {
 #[utoipa::path(
     get, path = "/api/events", tag = "events",
     params(ListEvents),
-    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn list_events(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiQuery(query): ApiQuery<ListEvents>,
 ) -> ApiResult<axum::Json<EventPage>> {
+    // The raw feed carries every project's events: an operator's tool.
+    user.require_admin()?;
     if query.after < 0 {
         return Err(ApiError::BadRequest("`after` must be 0 or more".into()));
     }
@@ -74,15 +76,16 @@ pub async fn list_events(
     params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this position")),
     responses(
         (status = 200, description = "text/event-stream of `event` messages whose data is a PositionedEvent", content_type = "text/event-stream"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
 pub async fn stream_events(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    user.require_admin()?;
     let deliver_policy = match headers.get("last-event-id") {
         None => DeliverPolicy::New,
         Some(value) => {

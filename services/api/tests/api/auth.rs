@@ -1,7 +1,7 @@
 //! Authentication on every `/api` route, and what a member token may not do.
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use uuid::Uuid;
 use warp_store::tokens::Role;
 
@@ -124,4 +124,53 @@ async fn a_wrong_method_and_an_oversized_body_answer_with_the_json_error_body() 
         .await
         .unwrap();
     assert_error(big, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn a_member_reaches_only_the_projects_they_created_and_their_jobs() {
+    let app = TestApp::spawn().await;
+    let other = app.new_token("carol-member", Role::Member).await;
+    let created = app.create_project(&app.member, &json!({"name": "bobs-shop"})).await;
+    let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    app.project_eventually(id.parse().unwrap(), "projected", |p| p["name"] == "bobs-shop").await;
+    let job_id: Uuid = Uuid::now_v7();
+    let queue = warp_domain::JobCommand::Queue { input: warp_events::JobInput::Stop { project_id: id.parse().unwrap() }, timeout_seconds: None };
+    warp_store::event_store::execute_job(&warp_store::event_store::job_cqrs(app.db.pool.clone()), job_id, queue, &Default::default())
+        .await
+        .unwrap();
+
+    // The owner and an admin see it.
+    assert_eq!(app.get_project(&app.member, &id).await.status(), StatusCode::OK);
+    assert_eq!(app.get_project(&app.admin, &id).await.status(), StatusCode::OK);
+    // Another member gets 404 everywhere, as if it did not exist, and changes nothing.
+    assert_error(app.get_project(&other, &id).await, StatusCode::NOT_FOUND, "not_found").await;
+    let rename = app.update_project(&other, &id, &json!({"name": "stolen"}), None).await;
+    assert_error(rename, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(app.archive_project(&other, &id).await, StatusCode::NOT_FOUND, "not_found").await;
+    for action in ["deploy", "stop", "start", "remove"] {
+        let response = app.project_action(&other, id.parse().unwrap(), action, None).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let listed: Value = app.list_projects(&other, &[]).await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+    let listed: Value = app.list_projects(&app.member, &[]).await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_error(app.get_job(&other, &job_id.to_string()).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(app.cancel_job(&other, &job_id.to_string()).await, StatusCode::NOT_FOUND, "not_found").await;
+    let path = format!("/api/jobs/{job_id}/logs");
+    assert_error(app.request(Method::GET, &path, Auth::Bearer(&other.secret)).await, StatusCode::NOT_FOUND, "not_found").await;
+    let jobs = app.request(Method::GET, "/api/jobs", Auth::Bearer(&other.secret)).await.json::<Value>().await.unwrap();
+    assert!(jobs["items"].as_array().unwrap().iter().all(|j| j["id"] != job_id.to_string().as_str()), "{jobs}");
+    assert_error(app.list_events(&other, 0).await, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let events = app.stored_events(Some(id.parse().unwrap())).await;
+    assert_eq!(events.len(), 1, "nothing the other member sent was recorded: {events:?}");
+    let job_events: i64 = sqlx::query_scalar("select count(*) from events where aggregate_id = $1")
+        .bind(job_id.to_string())
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(job_events, 1, "the job was not cancelled");
+    // The owner may act on it.
+    assert_eq!(app.cancel_job(&app.member, &job_id.to_string()).await.status(), StatusCode::ACCEPTED);
 }

@@ -58,7 +58,7 @@ async fn next_event(reader: &mut SseReader) -> (i64, Value) {
 }
 
 async fn open_stream(app: &TestApp, last_event_id: Option<&str>) -> SseReader {
-    let response = app.events_stream(&app.member, last_event_id).await;
+    let response = app.events_stream(&app.admin, last_event_id).await;
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/event-stream"), "{content_type}");
@@ -112,7 +112,7 @@ async fn the_event_stream_without_last_event_id_skips_older_events() {
 async fn a_last_event_id_that_is_not_a_position_is_refused_with_400() {
     let app = TestApp::spawn().await;
     for bad in ["abc", "-1", "18446744073709551615"] {
-        let response = app.events_stream(&app.member, Some(bad)).await;
+        let response = app.events_stream(&app.admin, Some(bad)).await;
         assert_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
     }
 }

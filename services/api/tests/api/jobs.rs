@@ -58,7 +58,7 @@ async fn get(app: &TestApp, token: &Token, id: Uuid) -> reqwest::Response {
 
 async fn job_status(app: &TestApp, id: Uuid, status: &str) -> Value {
     eventually(WAIT, &format!("the job is {status}"), || async {
-        let job: Value = get(app, &app.member, id).await.json().await.ok()?;
+        let job: Value = get(app, &app.admin, id).await.json().await.ok()?;
         (job["status"] == status).then_some(job)
     })
     .await
@@ -68,7 +68,7 @@ async fn stream(app: &TestApp, id: Uuid, last_event_id: Option<&str>) -> SseRead
     let mut request = app
         .client
         .get(format!("{}/api/jobs/{id}/logs", app.address))
-        .bearer_auth(&app.member.secret)
+        .bearer_auth(&app.admin.secret)
         .header("accept", "text/event-stream");
     if let Some(last) = last_event_id {
         request = request.header("last-event-id", last);
@@ -109,7 +109,7 @@ fn assert_gap_free(lines: &[(i64, String)], first: i64) {
 #[tokio::test]
 async fn a_client_streaming_a_job_that_prints_ten_thousand_lines_gets_them_all_in_order() {
     let app = TestApp::spawn().await;
-    let id = queue(&app, &app.member).await;
+    let id = queue(&app, &app.admin).await;
     let mut reader = stream(&app, id, None).await;
     start_runner(&app, "seq 1 10000");
     let (lines, status) = read_to_end(&mut reader).await;
@@ -121,13 +121,13 @@ async fn a_client_streaming_a_job_that_prints_ten_thousand_lines_gets_them_all_i
 #[tokio::test]
 async fn a_client_that_connects_mid_job_gets_the_earlier_lines_then_the_live_ones() {
     let app = TestApp::spawn().await;
-    let id = queue(&app, &app.member).await;
+    let id = queue(&app, &app.admin).await;
     start_runner(&app, "seq 1 300; sleep 1; seq 301 600");
     eventually(WAIT, "the first half is stored", || async {
         let page: Value = app
             .client
             .get(format!("{}/api/jobs/{id}/logs?after=290&limit=50", app.address))
-            .bearer_auth(&app.member.secret)
+            .bearer_auth(&app.admin.secret)
             .send()
             .await
             .ok()?
@@ -153,13 +153,13 @@ async fn a_client_that_connects_mid_job_gets_the_earlier_lines_then_the_live_one
 #[tokio::test]
 async fn log_pages_follow_after_and_limit() {
     let app = TestApp::spawn().await;
-    let id = queue(&app, &app.member).await;
+    let id = queue(&app, &app.admin).await;
     start_runner(&app, "seq 1 20");
     job_status(&app, id, "succeeded").await;
     let page: Value = app
         .client
         .get(format!("{}/api/jobs/{id}/logs?after=3&limit=5", app.address))
-        .bearer_auth(&app.member.secret)
+        .bearer_auth(&app.admin.secret)
         .send()
         .await
         .unwrap()
@@ -175,30 +175,30 @@ async fn log_pages_follow_after_and_limit() {
 #[tokio::test]
 async fn cancelling_a_running_job_stops_it_and_a_finished_job_cannot_be_cancelled() {
     let app = TestApp::spawn().await;
-    let id = queue(&app, &app.member).await;
+    let id = queue(&app, &app.admin).await;
     start_runner(&app, "echo started; sleep 60");
     job_status(&app, id, "running").await;
     let cancel = |token: &Token| {
         app.client.post(format!("{}/api/jobs/{id}/cancel", app.address)).bearer_auth(&token.secret).send()
     };
-    let accepted = cancel(&app.member).await.unwrap();
+    let accepted = cancel(&app.admin).await.unwrap();
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
     assert_eq!(accepted.json::<Value>().await.unwrap()["job_id"], id.to_string());
     let job = job_status(&app, id, "cancelled").await;
     assert_eq!(job["cancel_requested"], true);
-    assert_error(cancel(&app.member).await.unwrap(), StatusCode::CONFLICT, "conflict").await;
+    assert_error(cancel(&app.admin).await.unwrap(), StatusCode::CONFLICT, "conflict").await;
 
-    let unknown = app.client.post(format!("{}/api/jobs/{}/cancel", app.address, Uuid::now_v7())).bearer_auth(&app.member.secret).send();
+    let unknown = app.client.post(format!("{}/api/jobs/{}/cancel", app.address, Uuid::now_v7())).bearer_auth(&app.admin.secret).send();
     assert_error(unknown.await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[tokio::test]
 async fn jobs_are_listed_newest_first_and_filtered_by_status_type_and_project() {
     let app = TestApp::spawn().await;
-    let first = queue(&app, &app.member).await;
-    let second = queue(&app, &app.member).await;
+    let first = queue(&app, &app.admin).await;
+    let second = queue(&app, &app.admin).await;
     let list = |query: &'static str| {
-        app.client.get(format!("{}/api/jobs{query}", app.address)).bearer_auth(&app.member.secret).send()
+        app.client.get(format!("{}/api/jobs{query}", app.address)).bearer_auth(&app.admin.secret).send()
     };
     let all: Value = list("").await.unwrap().json().await.unwrap();
     let ids: Vec<&str> = all["items"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap()).collect();
@@ -210,14 +210,14 @@ async fn jobs_are_listed_newest_first_and_filtered_by_status_type_and_project() 
     let page: Value = list("?limit=1").await.unwrap().json().await.unwrap();
     assert_eq!(page["items"][0]["id"], second.to_string());
     assert!(page["next_cursor"].is_i64());
-    let job: Value = get(&app, &app.member, first).await.json().await.unwrap();
+    let job: Value = get(&app, &app.admin, first).await.json().await.unwrap();
     let by_project = format!("{}/api/jobs?project={}", app.address, job["project_id"].as_str().unwrap());
-    let filtered: Value = app.client.get(by_project).bearer_auth(&app.member.secret).send().await.unwrap().json().await.unwrap();
+    let filtered: Value = app.client.get(by_project).bearer_auth(&app.admin.secret).send().await.unwrap().json().await.unwrap();
     assert_eq!(filtered["items"].as_array().unwrap().len(), 1);
 
     assert_error(list("?status=exploded").await.unwrap(), StatusCode::BAD_REQUEST, "bad_request").await;
     assert_error(list("?type=rm -rf").await.unwrap(), StatusCode::BAD_REQUEST, "bad_request").await;
-    assert_error(get(&app, &app.member, Uuid::now_v7()).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(get(&app, &app.admin, Uuid::now_v7()).await, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[tokio::test]
@@ -227,13 +227,13 @@ async fn a_secret_setting_printed_by_a_job_is_redacted_from_its_log_and_error() 
     let settings = serde_json::json!({ "github_api_url": crate::fakes::unreachable(), "github_token": canary });
     assert_eq!(app.put_settings(&app.admin, &settings, None).await.status(), StatusCode::OK);
     let script: &'static str = Box::leak(format!("echo using {canary}; echo {canary} >&2; exit 4").into_boxed_str());
-    let id = queue(&app, &app.member).await;
+    let id = queue(&app, &app.admin).await;
     start_runner(&app, script);
     let job = job_status(&app, id, "failed").await;
     let page = app
         .client
         .get(format!("{}/api/jobs/{id}/logs?limit=500", app.address))
-        .bearer_auth(&app.member.secret)
+        .bearer_auth(&app.admin.secret)
         .send()
         .await
         .unwrap()

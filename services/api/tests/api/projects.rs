@@ -164,7 +164,7 @@ async fn concurrent_renames_of_the_same_version_let_exactly_one_through() {
     let (to_left, to_right) = (json!({ "name": "left" }), json!({ "name": "right" }));
     let (left, right) = tokio::join!(
         app.update_project(&app.admin, &id_text, &to_left, Some("\"1\"")),
-        app.update_project(&app.member, &id_text, &to_right, Some("\"1\"")),
+        app.update_project(&app.admin, &id_text, &to_right, Some("\"1\"")),
     );
     let mut statuses = [left.status(), right.status()];
     statuses.sort();
@@ -197,7 +197,7 @@ async fn projects_are_listed_oldest_first_in_pages() {
         if let Some(cursor) = &after {
             query.push(("after", cursor.as_str()));
         }
-        let page: Value = app.list_projects(&app.member, &query).await.json().await.unwrap();
+        let page: Value = app.list_projects(&app.admin, &query).await.json().await.unwrap();
         seen.extend(page["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {
             Some(cursor) => after = Some(cursor.to_owned()),
@@ -205,7 +205,7 @@ async fn projects_are_listed_oldest_first_in_pages() {
         }
     }
     assert_eq!(seen, ids);
-    let bad = app.list_projects(&app.member, &[("limit", "many")]).await;
+    let bad = app.list_projects(&app.admin, &[("limit", "many")]).await;
     assert_error(bad, StatusCode::BAD_REQUEST, "bad_request").await;
 }
 
@@ -284,5 +284,5 @@ async fn a_project_list_cursor_that_names_no_project_is_refused_with_400() {
     let app = TestApp::spawn().await;
     let query = [("after", uuid::Uuid::now_v7().to_string())];
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_error(app.list_projects(&app.member, &query).await, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_error(app.list_projects(&app.admin, &query).await, StatusCode::BAD_REQUEST, "bad_request").await;
 }

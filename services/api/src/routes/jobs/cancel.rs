@@ -35,7 +35,23 @@ pub async fn cancel_job(
     ctx: CommandContext,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, axum::Json<CancelAccepted>)> {
+    let project_id = job_project(&state, id).await?;
+    crate::access::ensure_job(&state.pool, &ctx.user.0, project_id).await?;
     warp_store::event_store::execute_job(&state.jobs, id, JobCommand::Cancel, &ctx.metadata).await?;
     tracing::info!(job.id = %id, "job cancel requested");
     Ok((StatusCode::ACCEPTED, axum::Json(CancelAccepted { job_id: id })))
+}
+
+/// The project of job `id`, from its `JobQueued` event (the read model may lag behind a job
+/// just queued); 404 when there is no such job.
+async fn job_project(state: &AppState, id: Uuid) -> ApiResult<Option<Uuid>> {
+    let input: Option<serde_json::Value> = sqlx::query_scalar(
+        "select payload -> 'JobQueued' -> 'project_id' from events
+          where aggregate_type = 'job' and aggregate_id = $1 and sequence = 1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some(project) = input else { return Err(crate::error::ApiError::NotFound("job not found".into())) };
+    Ok(project.as_str().and_then(|p| p.parse().ok()))
 }

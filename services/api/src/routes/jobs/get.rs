@@ -15,7 +15,8 @@ use crate::AppState;
     responses((status = 200, body = JobView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn get_job(State(state): State<AppState>, _user: CurrentUser, ApiPath(id): ApiPath<Uuid>) -> ApiResult<axum::Json<JobView>> {
+pub async fn get_job(State(state): State<AppState>, user: CurrentUser, ApiPath(id): ApiPath<Uuid>) -> ApiResult<axum::Json<JobView>> {
     let job = jobs::get(&state.pool, id).await?.ok_or_else(|| ApiError::NotFound("job not found".into()))?;
+    crate::access::ensure_job(&state.pool, &user.0, job.project_id).await?;
     Ok(axum::Json(job))
 }

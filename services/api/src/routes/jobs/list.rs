@@ -49,7 +49,7 @@ const STATUSES: [JobStatus; 6] = [
 )]
 pub async fn list_jobs(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiQuery(query): ApiQuery<ListJobs>,
 ) -> ApiResult<axum::Json<Page<JobView, i64>>> {
     if let Some(status) = &query.status {
@@ -67,6 +67,7 @@ pub async fn list_jobs(
         status: query.status,
         job_type: query.job_type,
         project_id: query.project,
+        project_owner: crate::access::owner_filter(&user.0),
         before: query.before,
         limit,
     };

@@ -68,7 +68,7 @@ const FINAL: [&str; 4] = ["succeeded", "failed", "cancelled", "timed_out"];
 )]
 pub async fn job_logs(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<LogQuery>,
     headers: HeaderMap,
@@ -77,6 +77,7 @@ pub async fn job_logs(
         return Err(ApiError::BadRequest("`after` must be 0 or more".into()));
     }
     let job = jobs::get(&state.pool, id).await?.ok_or_else(|| ApiError::NotFound("job not found".into()))?;
+    crate::access::ensure_job(&state.pool, &user.0, job.project_id).await?;
     let wants_sse = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

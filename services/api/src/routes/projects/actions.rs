@@ -56,6 +56,7 @@ pub async fn redeploy(
     ApiPath(id): ApiPath<Uuid>,
     OptionalJson(body): OptionalJson<Redeploy>,
 ) -> ApiResult<impl IntoResponse> {
+    crate::access::ensure_project(&state.pool, &ctx.user.0, id).await?;
     if let Some(env) = body.env {
         let env = env_input::parse(env)?;
         let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
@@ -79,6 +80,7 @@ pub async fn redeploy(
     security(("bearer" = []))
 )]
 pub async fn stop(State(state): State<AppState>, ctx: CommandContext, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+    crate::access::ensure_project(&state.pool, &ctx.user.0, id).await?;
     Ok(queue_action(&state, &ctx, id, DeployAction::Stop).await?.response())
 }
 
@@ -93,6 +95,7 @@ pub async fn stop(State(state): State<AppState>, ctx: CommandContext, ApiPath(id
     security(("bearer" = []))
 )]
 pub async fn start(State(state): State<AppState>, ctx: CommandContext, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+    crate::access::ensure_project(&state.pool, &ctx.user.0, id).await?;
     Ok(queue_action(&state, &ctx, id, DeployAction::Start).await?.response())
 }
 
@@ -115,6 +118,7 @@ pub async fn remove(
     ApiPath(id): ApiPath<Uuid>,
     OptionalJson(body): OptionalJson<Remove>,
 ) -> ApiResult<impl IntoResponse> {
+    crate::access::ensure_project(&state.pool, &ctx.user.0, id).await?;
     let action = if body.volumes { DeployAction::RemoveWithVolumes } else { DeployAction::Remove };
     Ok(queue_action(&state, &ctx, id, action).await?.response())
 }

@@ -19,9 +19,10 @@ use crate::AppState;
 )]
 pub async fn get_project(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<impl IntoResponse> {
+    crate::access::ensure_project(&state.pool, &user.0, id).await?;
     let project = projects::get(&state.pool, id).await?.ok_or_else(|| ApiError::NotFound("project not found".into()))?;
     Ok(([(header::ETAG, format!("\"{}\"", project.version))], axum::Json(project)))
 }

@@ -33,7 +33,7 @@ pub struct ListProjects {
 )]
 pub async fn list_projects(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiQuery(query): ApiQuery<ListProjects>,
 ) -> ApiResult<axum::Json<Page<ProjectView, Uuid>>> {
     let limit = clamp_limit(query.limit);
@@ -42,7 +42,12 @@ pub async fn list_projects(
             return Err(ApiError::BadRequest("`after` is not a cursor from this list".into()));
         }
     }
-    let filter = ProjectFilter { include_archived: query.include_archived, after: query.after, limit };
+    let filter = ProjectFilter {
+        include_archived: query.include_archived,
+        after: query.after,
+        created_by: crate::access::owner_filter(&user.0),
+        limit,
+    };
     let items = projects::list(&state.pool, &filter).await?;
     Ok(axum::Json(Page::new(items, limit, |p| p.id)))
 }

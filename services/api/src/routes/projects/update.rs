@@ -47,6 +47,7 @@ pub async fn update_project(
     IfMatch(expected_version): IfMatch,
     ApiJson(body): ApiJson<UpdateProject>,
 ) -> ApiResult<StatusCode> {
+    crate::access::ensure_project(&state.pool, &ctx.user.0, id).await?;
     let name = body.name.map(ProjectName::try_from).transpose()?;
     let description = body.description.map(|d| d.map(Description::try_from).transpose()).transpose()?;
     let subdomain = body.subdomain.map(|s| s.map(Subdomain::try_from).transpose()).transpose()?;

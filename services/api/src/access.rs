@@ -1,0 +1,53 @@
+//! Who may read or act on what.
+//!
+//! - `admin` tokens reach every project and job.
+//! - `member` tokens reach the projects their login created (the actor of the project's first
+//!   event) and the jobs of those projects; every other project or job answers 404, exactly as
+//!   one that does not exist, so ids of other users' projects reveal nothing.
+//!
+//! The owner is read from the event store, not the read model, so a project a member just
+//! created is theirs before the projection catches up.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+use warp_store::tokens::{Principal, Role};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The login that created project `id`, if it exists.
+pub async fn project_owner(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<String>> {
+    let owner: Option<Option<String>> = sqlx::query_scalar(
+        "select metadata ->> 'actor' from events
+          where aggregate_type = 'project' and aggregate_id = $1 and sequence = 1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    Ok(owner.flatten())
+}
+
+/// Refuses (404 `project not found`) a caller who may not reach project `id`.
+pub async fn ensure_project(pool: &PgPool, user: &Principal, id: Uuid) -> ApiResult<()> {
+    if user.role == Role::Admin {
+        return Ok(());
+    }
+    match project_owner(pool, id).await? {
+        Some(owner) if owner == user.login => Ok(()),
+        _ => Err(ApiError::NotFound("project not found".into())),
+    }
+}
+
+/// Refuses (404 `job not found`) a caller who may not reach a job of `project_id` (jobs of
+/// no project, such as tunnel restarts, are for admins).
+pub async fn ensure_job(pool: &PgPool, user: &Principal, project_id: Option<Uuid>) -> ApiResult<()> {
+    if user.role == Role::Admin {
+        return Ok(());
+    }
+    let Some(project_id) = project_id else { return Err(ApiError::NotFound("job not found".into())) };
+    ensure_project(pool, user, project_id).await.map_err(|_| ApiError::NotFound("job not found".into()))
+}
+
+/// The login whose projects a list shows: `None` (every project) for admins.
+pub fn owner_filter(user: &Principal) -> Option<String> {
+    (user.role != Role::Admin).then(|| user.login.clone())
+}
