@@ -25,9 +25,16 @@ pub struct ProjectView {
     pub updated_at: DateTime<Utc>,
     /// `plain`, `compose` (deploy-existing) or `quick_service`.
     pub kind: String,
-    /// `created`, `deploying`, `running`, `failed`, `stopping`, `stopped`, `starting`,
-    /// `removing` or `removed`.
+    /// The settled state: `created`, `running`, `failed`, `stopped` or `removed`. It changes
+    /// only when a job reports an outcome; what is in flight is `last_job_status`.
     pub status: String,
+    /// The last action requested (`deploy`, `stop`, `start`, `remove`, `remove_with_volumes`)
+    /// and the job carrying it out, with that job's status (`queued`, `running`, `succeeded`,
+    /// `failed`, `cancelled`, `timed_out`).
+    pub last_action: Option<String>,
+    pub last_job_id: Option<Uuid>,
+    #[sqlx(default)]
+    pub last_job_status: Option<String>,
     /// Compose projects: where the code comes from.
     #[schema(value_type = Option<ProjectSource>)]
     pub source: Option<Json<ProjectSource>>,
@@ -148,14 +155,24 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                 .execute(&mut *conn)
                 .await?;
         }
-        ProjectEvent::DeploymentRequested { action, .. } => {
-            let status = match action {
-                DeployAction::Deploy => "deploying",
-                DeployAction::Stop => "stopping",
-                DeployAction::Start => "starting",
-                DeployAction::Remove | DeployAction::RemoveWithVolumes => "removing",
+        ProjectEvent::DeploymentRequested { job_id, action } => {
+            let action = match action {
+                DeployAction::Deploy => "deploy",
+                DeployAction::Stop => "stop",
+                DeployAction::Start => "start",
+                DeployAction::Remove => "remove",
+                DeployAction::RemoveWithVolumes => "remove_with_volumes",
             };
-            set_status(conn, id, status, None, seq, at).await?;
+            sqlx::query(
+                "update projects set last_job_id = $2, last_action = $3, version = $4, updated_at = $5 where id = $1",
+            )
+            .bind(id)
+            .bind(job_id)
+            .bind(action)
+            .bind(seq)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
         }
         ProjectEvent::DeploymentSucceeded { job_id, commit, services } => {
             let deployment = DeploymentView { job_id, commit, services, deployed_at: at };
@@ -200,8 +217,7 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
     Ok(())
 }
 
-/// Sets `status` (and `last_error` when `error` is given; a status without error keeps the
-/// last error only for `deploying`, so a user still sees why the previous attempt failed).
+/// Sets `status`, and `last_error` to `error` (a success clears it).
 async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
@@ -212,7 +228,7 @@ async fn set_status(
 ) -> Result<(), ProjectionError> {
     sqlx::query(
         "update projects set status = $2,
-                last_error = case when $3::text is not null then $3 when $2 = 'deploying' then last_error else null end,
+                last_error = $3,
                 version = $4, updated_at = $5 where id = $1",
     )
     .bind(id)
@@ -240,7 +256,7 @@ pub struct ProjectFilter {
 /// Projects ordered by creation time, then id.
 pub async fn list(pool: &PgPool, filter: &ProjectFilter) -> sqlx::Result<Vec<ProjectView>> {
     sqlx::query_as(
-        "select * from projects p
+        "select p.*, j.status as last_job_status from projects p left join jobs j on j.id = p.last_job_id
           where ($1 or not p.archived)
             and ($2::uuid is null or (p.created_at, p.id) > (select created_at, id from projects where id = $2))
             and ($4::text is null or p.created_by = $4)
@@ -257,5 +273,10 @@ pub async fn list(pool: &PgPool, filter: &ProjectFilter) -> sqlx::Result<Vec<Pro
 
 /// One project, if the projection has it.
 pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<ProjectView>> {
-    sqlx::query_as("select * from projects where id = $1").bind(id).fetch_optional(pool).await
+    sqlx::query_as(
+        "select p.*, j.status as last_job_status from projects p left join jobs j on j.id = p.last_job_id where p.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }

@@ -268,7 +268,7 @@ async fn cancelling_a_deploy_during_a_long_build_stops_the_build() {
     let t = Deploys::start().await;
     let folder = t.folder("slow");
     folder.write_all(compose_fixtures::slow_build_project(free_port(), 300));
-    let (_, job) = t.deploy_existing(json!({"name": "slow", "source": {"folder": {"path": "slow"}}})).await;
+    let (project, job) = t.deploy_existing(json!({"name": "slow", "source": {"folder": {"path": "slow"}}})).await;
     let deadline = tokio::time::Instant::now() + DEPLOY;
     while !t.app.job_log_text(&t.app.admin, &job).await.contains("building 2") {
         assert!(tokio::time::Instant::now() < deadline, "the slow build never started");
@@ -277,6 +277,9 @@ async fn cancelling_a_deploy_during_a_long_build_stops_the_build() {
     assert_eq!(t.app.cancel_job(&t.app.admin, &job).await.status(), StatusCode::ACCEPTED);
     let done = t.app.job_finished(&job, Duration::from_secs(60)).await;
     assert_eq!(done["status"], "cancelled", "{done}");
+    let view = t.app.project_eventually(project, "the cancel is recorded", |p| p["last_job_status"] == "cancelled").await;
+    assert_eq!(view["status"], "failed", "{view}");
+    assert_eq!(view["last_action"], "deploy");
     let mut left = String::from("?");
     for _ in 0..40 {
         left = docker(&["ps", "-q", "--filter", "label=warp.test.fixture=slow-build"]).unwrap();
@@ -409,4 +412,20 @@ async fn a_deploy_env_canary_never_leaves_the_env_file_even_when_the_failed_depl
         assert!(!String::from_utf8_lossy(&message.payload).contains(&canary), "{}", message.subject);
     }
     assert!(seen > 0, "the subscription saw the deploy's messages");
+}
+
+#[tokio::test]
+async fn a_deploy_cancelled_while_queued_leaves_the_project_settled_and_shows_the_cancelled_job() {
+    // No runner: the job stays queued until it is cancelled.
+    let app = TestApp::spawn().await;
+    let response = app.deploy_existing(&app.member, &json!({"name": "queued", "source": {"folder": {"path": "queued"}}})).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accepted: Value = response.json().await.unwrap();
+    let (project, job) = (accepted["project_id"].as_str().unwrap().to_owned(), accepted["job_id"].as_str().unwrap().to_owned());
+    let view = app.project_eventually(project.parse().unwrap(), "the deploy is queued", |p| p["last_job_status"] == "queued").await;
+    assert_eq!((view["kind"].as_str(), view["status"].as_str(), view["last_action"].as_str()), (Some("compose"), Some("created"), Some("deploy")));
+    assert_eq!(view["source"], json!({"folder": {"path": "queued"}}));
+    assert_eq!(app.cancel_job(&app.member, &job).await.status(), StatusCode::ACCEPTED);
+    let view = app.project_eventually(project.parse().unwrap(), "the job is cancelled", |p| p["last_job_status"] == "cancelled").await;
+    assert_eq!(view["status"], "created", "nothing ran, nothing changed: {view}");
 }

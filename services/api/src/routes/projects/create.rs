@@ -82,6 +82,9 @@ pub async fn create_project(
         env_names: Vec::new(),
         deployment: None,
         last_error: None,
+        last_action: None,
+        last_job_id: None,
+        last_job_status: None,
     };
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/projects/{id}"))], axum::Json(view)))
 }
