@@ -26,8 +26,18 @@ pub async fn project_owner(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Strin
     Ok(owner.flatten())
 }
 
-/// Refuses (404 `project not found`) a caller who may not reach project `id`.
+/// Refuses (404 `project not found`) a caller who may not reach project `id`, and anyone when
+/// there is no such project.
 pub async fn ensure_project(pool: &PgPool, user: &Principal, id: Uuid) -> ApiResult<()> {
+    let exists = sqlx::query_scalar::<_, bool>(
+        "select exists (select 1 from events where aggregate_type = 'project' and aggregate_id = $1)",
+    )
+    .bind(id.to_string())
+    .fetch_one(pool)
+    .await?;
+    if !exists {
+        return Err(ApiError::NotFound("project not found".into()));
+    }
     if user.role == Role::Admin {
         return Ok(());
     }

@@ -88,7 +88,7 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
     }
 
     // 2-4. Compose file, config, ports.
-    let prepared = prepare(svc, job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
+    let prepared = prepare(job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
     port_check::check(job, &svc.pool, &svc.docker, &config.compose_project, &prepared.plan.ports).await?;
 
     // 5. Up, then wait.
@@ -112,8 +112,7 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
     job.log.system(&format!("deploy failed; rolling back to the last good commit {good}"));
     let rollback = async {
         svc.git.checkout(job, &dir, &good).await?;
-        let prepared =
-            prepare(svc, job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
+        let prepared = prepare(job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
         up_and_wait(svc, job, &prepared).await
     };
     match rollback.await {
@@ -129,9 +128,7 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
 
 /// Finds the compose file, writes the env file and reads the compose model (`compose config`,
 /// whose output holds interpolated env values and is never logged).
-#[allow(clippy::too_many_arguments)]
 async fn prepare(
-    _svc: &DeployServices,
     job: &JobContext,
     workspace: &Workspace,
     dir: &Path,

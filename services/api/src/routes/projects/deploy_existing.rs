@@ -82,13 +82,15 @@ pub async fn deploy_existing(
     if project_names::claim(&state.pool, name.as_str(), id).await? == Claim::Taken {
         return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
     }
+    let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
     let created = async {
-        let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
         let env = store.store(id, &env).await.map_err(ApiError::Internal)?;
         let command = ProjectCommand::CreateDeployable { name: name.clone(), subdomain, source, compose_file, compose_project, env };
         warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await.map_err(ApiError::from)
     };
     if let Err(error) = created.await {
+        // Nothing refers to the values stored for this id: delete them with the name claim.
+        store.delete_superseded(id, &Default::default()).await?;
         project_names::release(&state.pool, name.as_str(), id).await?;
         return Err(error);
     }

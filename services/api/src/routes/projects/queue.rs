@@ -4,7 +4,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use serde::Serialize;
 use uuid::Uuid;
-use warp_domain::{JobCommand, ProjectCommand};
+use warp_domain::{JobCommand, ProjectCommand, ProjectError};
 use warp_events::project::DeployAction;
 use warp_events::JobInput;
 
@@ -29,9 +29,23 @@ impl ActionAccepted {
 }
 
 /// Queues the job for `action` on project `project_id`, then records the request on the
-/// project. When the project refuses (archived, not deployable, concurrent change) the job is
-/// cancelled before any worker can start it and the refusal is returned.
+/// project. A project that cannot take the action (archived, not a compose project) is
+/// refused before anything is recorded; when it changes in between and refuses the request,
+/// the job is cancelled before any worker can start it and the refusal is returned.
 pub async fn queue_action(state: &AppState, ctx: &CommandContext, project_id: Uuid, action: DeployAction) -> ApiResult<ActionAccepted> {
+    let project = warp_store::event_store::load_project(&state.pool, project_id).await?;
+    let refusal = if !project.created {
+        Some(ProjectError::NotFound)
+    } else if project.archived {
+        Some(ProjectError::Archived)
+    } else if project.deployment.is_none() {
+        Some(ProjectError::NotDeployable)
+    } else {
+        None
+    };
+    if let Some(refusal) = refusal {
+        return Err(cqrs_es::AggregateError::UserError(refusal).into());
+    }
     let input = match action {
         DeployAction::Deploy => JobInput::Deploy { project_id },
         DeployAction::Stop => JobInput::Stop { project_id },
