@@ -53,11 +53,14 @@ pub enum ProjectEvent {
         commit: Option<String>,
         services: Vec<DeployedService>,
     },
-    /// Job `job_id` failed to deploy. `rolled_back_to` names the commit that serves again when
-    /// the previous good revision was restored; `null` when nothing was rolled back.
+    /// Job `job_id` failed. `containers_changed` is false when it stopped before compose
+    /// touched any container (fetch, compose file, config, port check): whatever ran before
+    /// still runs. `rolled_back_to` names the commit that serves again when the previous good
+    /// revision was restored; `null` when nothing was rolled back.
     DeploymentFailed {
         job_id: Uuid,
         message: String,
+        containers_changed: bool,
         rolled_back_to: Option<String>,
     },
     /// Job `job_id` stopped the project's containers (`compose stop`).

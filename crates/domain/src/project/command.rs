@@ -48,8 +48,9 @@ pub enum ProjectCommand {
     RequestDeployment { job_id: Uuid, action: DeployAction },
     /// A worker reports job `job_id` deployed `commit` with `services` running.
     RecordDeploymentSucceeded { job_id: Uuid, commit: Option<String>, services: Vec<DeployedService> },
-    /// A worker reports job `job_id` failed, and which commit serves again if it rolled back.
-    RecordDeploymentFailed { job_id: Uuid, message: String, rolled_back_to: Option<String> },
+    /// A worker reports job `job_id` failed, whether compose touched containers, and which
+    /// commit serves again if it rolled back.
+    RecordDeploymentFailed { job_id: Uuid, message: String, containers_changed: bool, rolled_back_to: Option<String> },
     /// A worker reports job `job_id` ran `compose stop`, `start` or `down`.
     RecordLifecycle { job_id: Uuid, action: DeployAction },
     /// Ask for the project's route (`<subdomain>.<base domain>` → `service_url`). Refused

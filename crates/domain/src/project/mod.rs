@@ -171,9 +171,10 @@ impl Aggregate for Project {
                 self.check_created()?;
                 sink.write(ProjectEvent::DeploymentSucceeded { job_id, commit, services }, self).await;
             }
-            ProjectCommand::RecordDeploymentFailed { job_id, message, rolled_back_to } => {
+            ProjectCommand::RecordDeploymentFailed { job_id, message, containers_changed, rolled_back_to } => {
                 self.check_created()?;
-                sink.write(ProjectEvent::DeploymentFailed { job_id, message, rolled_back_to }, self).await;
+                let event = ProjectEvent::DeploymentFailed { job_id, message, containers_changed, rolled_back_to };
+                sink.write(event, self).await;
             }
             ProjectCommand::RecordLifecycle { job_id, action } => {
                 self.check_created()?;

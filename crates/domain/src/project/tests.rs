@@ -152,8 +152,13 @@ fn a_worker_report_is_recorded_even_after_the_project_was_archived() {
     let job_id = uuid::Uuid::nil();
     ProjectTest::with(())
         .given(given)
-        .when(ProjectCommand::RecordDeploymentFailed { job_id, message: "boom".into(), rolled_back_to: None })
-        .then_expect_events(vec![ProjectEvent::DeploymentFailed { job_id, message: "boom".into(), rolled_back_to: None }]);
+        .when(ProjectCommand::RecordDeploymentFailed { job_id, message: "boom".into(), containers_changed: true, rolled_back_to: None })
+        .then_expect_events(vec![ProjectEvent::DeploymentFailed {
+            job_id,
+            message: "boom".into(),
+            containers_changed: true,
+            rolled_back_to: None,
+        }]);
 }
 
 #[test]

@@ -187,10 +187,20 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
             .execute(&mut *conn)
             .await?;
         }
-        ProjectEvent::DeploymentFailed { message, rolled_back_to, .. } => {
-            // After a rollback the previous version serves again.
-            let status = if rolled_back_to.is_some() { "running" } else { "failed" };
-            set_status(conn, id, status, Some(&message), seq, at).await?;
+        ProjectEvent::DeploymentFailed { message, containers_changed, rolled_back_to, .. } => {
+            if containers_changed && rolled_back_to.is_none() {
+                set_status(conn, id, "failed", Some(&message), seq, at).await?;
+            } else {
+                // Nothing was touched, or the previous version serves again: the settled status
+                // stays; only the error is shown.
+                sqlx::query("update projects set last_error = $2, version = $3, updated_at = $4 where id = $1")
+                    .bind(id)
+                    .bind(&message)
+                    .bind(seq)
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
         ProjectEvent::ProjectStopped { .. } => set_status(conn, id, "stopped", None, seq, at).await?,
         ProjectEvent::ProjectStarted { .. } => set_status(conn, id, "running", None, seq, at).await?,

@@ -231,6 +231,8 @@ async fn a_compose_file_with_an_error_fails_with_composes_message_and_changes_no
     assert!(log.to_lowercase().contains("yaml") || log.contains("while parsing"), "{log}");
     assert_eq!(containers_of(&compose), before, "nothing running was touched");
     assert_eq!(page(port).await.as_deref(), Some("site\n"));
+    let view = t.app.project_eventually(project, "the failure is shown", |p| p["last_error"].is_string()).await;
+    assert_eq!(view["status"], "running", "the running version is still the settled state: {view}");
 }
 
 #[tokio::test]
@@ -249,6 +251,8 @@ async fn ports_held_by_a_listener_on_ipv6_any_or_by_another_project_fail_the_dep
         .unwrap()
         .to_owned();
     assert!(containers_of(&compose).is_empty(), "compose never ran");
+    let view = t.app.project_eventually(project, "the failure is shown", |p| p["last_error"].is_string()).await;
+    assert_eq!(view["status"], "created");
     drop(listener);
 
     let first = t.folder("first");

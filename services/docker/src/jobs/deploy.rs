@@ -39,6 +39,7 @@ impl Executor for DeployExecutor {
                         JobFailure::Failed(message) => message.clone(),
                         JobFailure::Stopped => "the deploy was cancelled or timed out".to_owned(),
                     },
+                    containers_changed: outcome.compose_ran,
                     rolled_back_to: outcome.rolled_back_to.clone(),
                 },
             };
@@ -57,6 +58,8 @@ impl Executor for DeployExecutor {
 #[derive(Debug, Default)]
 struct Outcome {
     project_loaded: bool,
+    /// Whether `compose up` started (containers may have been replaced).
+    compose_ran: bool,
     commit: Option<String>,
     rolled_back_to: Option<String>,
 }
@@ -92,6 +95,7 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
     port_check::check(job, &svc.pool, &svc.docker, &config.compose_project, &prepared.plan.ports).await?;
 
     // 5. Up, then wait.
+    outcome.compose_ran = true;
     let result = up_and_wait(svc, job, &prepared).await;
     let failure = match result {
         Ok(services) => {

@@ -57,7 +57,12 @@ impl Executor for LifecycleExecutor {
                         JobFailure::Failed(message) => message.clone(),
                         JobFailure::Stopped => "cancelled or timed out".to_owned(),
                     };
-                    let record = ProjectCommand::RecordDeploymentFailed { job_id: job.job_id, message, rolled_back_to: None };
+                    let record = ProjectCommand::RecordDeploymentFailed {
+                        job_id: job.job_id,
+                        message,
+                        containers_changed: true,
+                        rolled_back_to: None,
+                    };
                     svc.record(job, id, record).await?;
                     Err(failure)
                 }

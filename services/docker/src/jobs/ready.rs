@@ -16,6 +16,11 @@ use crate::client::{container_name, DockerClient};
 const POLL: Duration = Duration::from_millis(500);
 /// Log lines of a failed container quoted in the failure.
 const LOG_TAIL: &str = "20";
+/// Longest wait for every service to run and turn healthy (healthchecks with a long
+/// `start_period` need it), seconds.
+pub const READY_WITHIN: Duration = Duration::from_secs(5 * 60);
+/// Restarts after which a container counts as crash-looping.
+const MAX_RESTARTS: i64 = 3;
 
 /// Label compose puts on every container of a project.
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
@@ -26,9 +31,10 @@ pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 /// `project` runs, healthy where it has a healthcheck. Returns the containers.
 ///
 /// # Errors
-/// [`JobFailure::Failed`] naming the first service whose container exited or turned
-/// unhealthy, with its last log lines; [`JobFailure::Stopped`] when the job is cancelled or
-/// times out first.
+/// [`JobFailure::Failed`] naming the first service whose container exited, keeps restarting
+/// ([`MAX_RESTARTS`]) or turned unhealthy, with its last log lines, or the services still not
+/// ready after [`READY_WITHIN`]; [`JobFailure::Stopped`] when the job is cancelled or times out
+/// first.
 pub async fn wait(
     job: &JobContext,
     docker: &DockerClient,
@@ -36,6 +42,7 @@ pub async fn wait(
     services: &BTreeSet<String>,
 ) -> Result<Vec<DeployedService>, JobFailure> {
     let mut last_report = String::new();
+    let deadline = tokio::time::Instant::now() + READY_WITHIN;
     loop {
         let containers = inspect_project(docker, project).await?;
         let mut waiting = Vec::new();
@@ -54,6 +61,13 @@ pub async fn wait(
                         s.service, s.container_name, c.exit_code
                     )));
                 }
+                _ if c.restart_count >= MAX_RESTARTS => {
+                    let logs = last_logs(docker, &s.container_id).await;
+                    return Err(JobFailure::failed(format!(
+                        "service {} keeps restarting (container {}, {} restarts); its last log lines:\n{logs}",
+                        s.service, s.container_name, c.restart_count
+                    )));
+                }
                 (_, Some("unhealthy")) => {
                     let logs = last_logs(docker, &s.container_id).await;
                     return Err(JobFailure::failed(format!(
@@ -67,6 +81,13 @@ pub async fn wait(
         }
         if waiting.is_empty() {
             return Ok(containers.into_iter().map(|c| c.service).collect());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(JobFailure::failed(format!(
+                "not ready within {} s: {}",
+                READY_WITHIN.as_secs(),
+                waiting.join(", ")
+            )));
         }
         let report = format!("waiting for {}", waiting.join(", "));
         if report != last_report {
@@ -83,6 +104,7 @@ pub async fn wait(
 struct Inspected {
     service: DeployedService,
     exit_code: i64,
+    restart_count: i64,
 }
 
 /// Every container (running or not) of compose project `project`, ordered by service and name.
@@ -131,6 +153,7 @@ async fn inspect_project(docker: &DockerClient, project: &str) -> Result<Vec<Ins
                 ports,
             },
             exit_code: state.and_then(|s| s.exit_code).unwrap_or_default(),
+            restart_count: inspected.restart_count.unwrap_or_default(),
         });
     }
     out.sort_by(|a, b| (&a.service.service, &a.service.container_name).cmp(&(&b.service.service, &b.service.container_name)));
