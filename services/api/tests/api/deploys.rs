@@ -397,6 +397,19 @@ async fn a_deploy_env_canary_never_leaves_the_env_file_even_when_the_failed_depl
     assert!(!log.contains(&canary), "{log}");
     assert!(!failed.contains(&canary), "{failed}");
 
+    // A container that prints the value and exits: its last log lines go into the failure.
+    let image = warp_test_support::docker::busybox_image();
+    let compose = format!(
+        "version: \"3.8\"\nservices:\n  web:\n    image: {image}\n    environment:\n      SECRET_TOKEN: \"${{SECRET_TOKEN}}\"\n    command: [\"sh\", \"-c\", \"echo token=$$SECRET_TOKEN; exit 3\"]\n"
+    );
+    write_tree(folder.path(), &[("compose.yaml", compose)]);
+    let job = t.action(project, "deploy", None).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    assert!(failed.contains("exited with code 3") && failed.contains("token=[REDACTED]"), "{failed}");
+    assert!(!failed.contains(&canary), "{failed}");
+    let recorded = payloads(&t.app, project, "DeploymentFailed").await;
+    assert!(recorded.last().unwrap()["message"].as_str().unwrap().contains("token=[REDACTED]"), "{recorded:?}");
+
     let project_view = t.app.get_project(&t.app.admin, &project.to_string()).await.text().await.unwrap();
     assert!(project_view.contains("SECRET_TOKEN") && !project_view.contains(&canary), "{project_view}");
     let events: Vec<String> = sqlx::query_scalar("select payload::text || metadata::text from events")

@@ -35,10 +35,7 @@ impl Executor for DeployExecutor {
                 },
                 Err(failure) => ProjectCommand::RecordDeploymentFailed {
                     job_id: job.job_id,
-                    message: match failure {
-                        JobFailure::Failed(message) => message.clone(),
-                        JobFailure::Stopped => "the deploy was cancelled or timed out".to_owned(),
-                    },
+                    message: self.0.failure_message(failure, "the deploy was cancelled or timed out"),
                     containers_changed: outcome.compose_ran,
                     rolled_back_to: outcome.rolled_back_to.clone(),
                 },

@@ -53,10 +53,7 @@ impl Executor for LifecycleExecutor {
             match result {
                 Ok(()) => svc.record(job, id, ProjectCommand::RecordLifecycle { job_id: job.job_id, action }).await,
                 Err(failure) => {
-                    let message = match &failure {
-                        JobFailure::Failed(message) => message.clone(),
-                        JobFailure::Stopped => "cancelled or timed out".to_owned(),
-                    };
+                    let message = svc.failure_message(&failure, "cancelled or timed out");
                     let record = ProjectCommand::RecordDeploymentFailed {
                         job_id: job.job_id,
                         message,

@@ -107,6 +107,15 @@ impl DeployServices {
         Ok(values)
     }
 
+    /// The text a failure is recorded with on the project, redacted (container log lines in
+    /// it never went through a job log); `stopped` describes a cancel or timeout.
+    fn failure_message(&self, failure: &JobFailure, stopped: &str) -> String {
+        match failure {
+            JobFailure::Failed(message) => self.settings.redactor().redact(message),
+            JobFailure::Stopped => stopped.to_owned(),
+        }
+    }
+
     fn compose_front_end(&self) -> Result<&ComposeFrontEnd, JobFailure> {
         self.compose
             .as_ref()
