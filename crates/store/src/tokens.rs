@@ -148,3 +148,12 @@ pub async fn revoke(pool: &PgPool, id: Uuid, login: Option<&str>) -> sqlx::Resul
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Whether token `id` exists and is not revoked.
+pub async fn is_live(pool: &PgPool, id: Uuid) -> sqlx::Result<bool> {
+    let live: Option<bool> = sqlx::query_scalar("select revoked_at is null from api_tokens where id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(live.unwrap_or(false))
+}

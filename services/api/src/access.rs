@@ -8,6 +8,8 @@
 //! The owner is read from the event store, not the read model, so a project a member just
 //! created is theirs before the projection catches up.
 
+use std::time::Duration;
+
 use sqlx::PgPool;
 use uuid::Uuid;
 use warp_store::tokens::{Principal, Role};
@@ -60,4 +62,21 @@ pub async fn ensure_job(pool: &PgPool, user: &Principal, project_id: Option<Uuid
 /// The login whose projects a list shows: `None` (every project) for admins.
 pub fn owner_filter(user: &Principal) -> Option<String> {
     (user.role != Role::Admin).then(|| user.login.clone())
+}
+
+/// How often a long-lived response (SSE) checks that its token is still live.
+pub const REVALIDATE_EVERY: Duration = Duration::from_secs(5);
+
+/// Completes when token `token_id` is revoked (checked every [`REVALIDATE_EVERY`]); a stream
+/// wrapped with `take_until(token_revoked(…))` ends then, so revoking a token also cuts the
+/// live streams it opened. A failed check (database unreachable) keeps the stream.
+pub async fn token_revoked(pool: PgPool, token_id: Uuid) {
+    loop {
+        tokio::time::sleep(REVALIDATE_EVERY).await;
+        match warp_store::tokens::is_live(&pool, token_id).await {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(error) => tracing::debug!(error = %error, "checking a stream's token failed; will retry"),
+        }
+    }
 }

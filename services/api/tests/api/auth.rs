@@ -174,3 +174,26 @@ async fn a_member_reaches_only_the_projects_they_created_and_their_jobs() {
     // The owner may act on it.
     assert_eq!(app.cancel_job(&app.member, &job_id.to_string()).await.status(), StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn revoking_a_token_ends_the_live_streams_it_opened() {
+    let app = TestApp::spawn().await;
+    let spare = app.new_token("alice-admin", Role::Admin).await;
+    let stream = app.events_stream(&spare, None).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    // Still open after a while…
+    let mut body = stream.bytes_stream();
+    let early = tokio::time::timeout(std::time::Duration::from_secs(1), futures::StreamExt::next(&mut body)).await;
+    assert!(early.is_err(), "the stream is open and idle");
+    // …and ended within a revalidation period of the revoke.
+    assert_eq!(app.revoke_token(&app.admin, spare.id).await.status(), StatusCode::NO_CONTENT);
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived its revoked token");
+}

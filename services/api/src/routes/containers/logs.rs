@@ -97,7 +97,7 @@ fn parse_since(raw: &str) -> Result<i64, ApiError> {
 )]
 pub async fn container_logs(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiQuery(query): ApiQuery<ContainerLogsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let session_id = Uuid::now_v7();
@@ -111,8 +111,9 @@ pub async fn container_logs(
     let (tx, rx) = mpsc::channel(256);
     let hello = serde_json::json!({ "session_id": session_id, "containers": opened.containers });
     let _ = tx.send(Event::default().event("open").data(hello.to_string())).await;
+    let revoked = crate::access::token_revoked(state.pool.clone(), user.0.token_id);
     tokio::spawn(relay(state, session_id, lines, tx));
-    let stream = ReceiverStream::new(rx).map(Ok::<_, Infallible>);
+    let stream = ReceiverStream::new(rx).map(Ok::<_, Infallible>).take_until(revoked);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

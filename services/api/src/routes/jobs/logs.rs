@@ -104,7 +104,9 @@ pub async fn job_logs(
         .map_err(|_| ApiError::Unavailable("live logs are not reachable".into()))?;
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(follow(state.pool.clone(), id, after, live, tx, state.shutdown.clone()));
-    let stream = ReceiverStream::new(rx).map(Ok::<_, Infallible>);
+    let stream = ReceiverStream::new(rx)
+        .map(Ok::<_, Infallible>)
+        .take_until(crate::access::token_revoked(state.pool.clone(), user.0.token_id));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 
