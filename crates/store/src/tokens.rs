@@ -136,14 +136,16 @@ pub async fn list(pool: &PgPool, login: Option<&str>) -> sqlx::Result<Vec<TokenI
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// Revokes token `id` (only `login`'s when given). Returns whether a live token was revoked.
-pub async fn revoke(pool: &PgPool, id: Uuid, login: Option<&str>) -> sqlx::Result<bool> {
+/// Revokes token `id`. With `member_login` (a member revoking), only that login's member
+/// tokens qualify: a member never revokes an admin token, even one of the same login. Returns
+/// whether a live token was revoked.
+pub async fn revoke(pool: &PgPool, id: Uuid, member_login: Option<&str>) -> sqlx::Result<bool> {
     let result = sqlx::query(
         "update api_tokens set revoked_at = now()
-          where id = $1 and revoked_at is null and ($2::text is null or login = $2)",
+          where id = $1 and revoked_at is null and ($2::text is null or (login = $2 and role = 'member'))",
     )
     .bind(id)
-    .bind(login)
+    .bind(member_login)
     .execute(pool)
     .await?;
     Ok(result.rows_affected() == 1)

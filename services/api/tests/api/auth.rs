@@ -197,3 +197,11 @@ async fn revoking_a_token_ends_the_live_streams_it_opened() {
     .await;
     assert!(ended.is_ok(), "the stream outlived its revoked token");
 }
+
+#[tokio::test]
+async fn a_member_cannot_revoke_an_admin_token_of_the_same_login() {
+    let app = TestApp::spawn().await;
+    let admin_of_same_login = app.new_token(&app.member.login, Role::Admin).await;
+    assert_error(app.revoke_token(&app.member, admin_of_same_login.id).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(app.list_tokens(&admin_of_same_login).await.status(), StatusCode::OK, "still live");
+}
