@@ -1,9 +1,13 @@
-//! Unique project names: a reservation table beside the event store.
+//! Unique project names and subdomains: reservation tables beside the event store.
 //!
 //! A name belongs to one aggregate, so no single aggregate can enforce uniqueness. The API
 //! claims a name (case-insensitively) before the command that uses it and releases it when the
 //! command fails or the project gives the name up. A claim left behind by a crash between claim
 //! and command (its project has no events) is taken over after [`STALE_AFTER_SECONDS`].
+//!
+//! The same rules hold for subdomains ([`Claims::SUBDOMAINS`], table `subdomain_claims`): two
+//! live projects never publish the same hostname. The free functions act on names
+//! ([`Claims::NAMES`], table `project_name_claims`).
 
 use sqlx::{Connection, PgConnection, PgPool};
 use uuid::Uuid;
@@ -22,50 +26,116 @@ pub enum Claim {
     Taken,
 }
 
-/// Claims `name` (case-insensitively) for `project_id`.
-pub async fn claim(pool: &PgPool, name: &str, project_id: Uuid) -> sqlx::Result<Claim> {
-    let holder: Option<Uuid> = sqlx::query_scalar("select project_id from project_name_claims where name_key = lower($1)")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
-    if holder == Some(project_id) {
-        return Ok(Claim::AlreadyHeld);
-    }
-    let claimed: Option<Uuid> = sqlx::query_scalar(
-        "insert into project_name_claims as c (name_key, project_id) values (lower($1), $2)
-         on conflict (name_key) do update set project_id = excluded.project_id, claimed_at = now()
-          where c.project_id = excluded.project_id
-             or (c.claimed_at < now() - make_interval(secs => $3)
-                 and not exists (select 1 from events e
-                                  where e.aggregate_type = 'project' and e.aggregate_id = c.project_id::text))
-         returning project_id",
-    )
-    .bind(name)
-    .bind(project_id)
-    .bind(STALE_AFTER_SECONDS as f64)
-    .fetch_optional(pool)
-    .await?;
-    Ok(if claimed == Some(project_id) { Claim::New } else { Claim::Taken })
+/// One reservation table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claims {
+    table: &'static str,
 }
 
-/// Releases every name `project_id` holds except `keep` (all of them when `keep` is `None`).
-pub async fn release_others(pool: &PgPool, project_id: Uuid, keep: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query("delete from project_name_claims where project_id = $1 and ($2::text is null or name_key <> lower($2))")
+impl Claims {
+    /// Project names (`project_name_claims`).
+    pub const NAMES: Claims = Claims { table: "project_name_claims" };
+    /// Subdomains (`subdomain_claims`).
+    pub const SUBDOMAINS: Claims = Claims { table: "subdomain_claims" };
+
+    /// Claims `key` (case-insensitively) for `project_id`.
+    pub async fn claim(self, pool: &PgPool, key: &str, project_id: Uuid) -> sqlx::Result<Claim> {
+        let holder: Option<Uuid> =
+            sqlx::query_scalar(&format!("select project_id from {} where name_key = lower($1)", self.table))
+                .bind(key)
+                .fetch_optional(pool)
+                .await?;
+        if holder == Some(project_id) {
+            return Ok(Claim::AlreadyHeld);
+        }
+        let claimed: Option<Uuid> = sqlx::query_scalar(&format!(
+            "insert into {} as c (name_key, project_id) values (lower($1), $2)
+             on conflict (name_key) do update set project_id = excluded.project_id, claimed_at = now()
+              where c.project_id = excluded.project_id
+                 or (c.claimed_at < now() - make_interval(secs => $3)
+                     and not exists (select 1 from events e
+                                      where e.aggregate_type = 'project' and e.aggregate_id = c.project_id::text))
+             returning project_id",
+            self.table
+        ))
+        .bind(key)
+        .bind(project_id)
+        .bind(STALE_AFTER_SECONDS as f64)
+        .fetch_optional(pool)
+        .await?;
+        Ok(if claimed == Some(project_id) { Claim::New } else { Claim::Taken })
+    }
+
+    /// Releases every key `project_id` holds except `keep` (all of them when `keep` is `None`).
+    pub async fn release_others(self, pool: &PgPool, project_id: Uuid, keep: Option<&str>) -> sqlx::Result<()> {
+        sqlx::query(&format!(
+            "delete from {} where project_id = $1 and ($2::text is null or name_key <> lower($2))",
+            self.table
+        ))
         .bind(project_id)
         .bind(keep)
         .execute(pool)
         .await?;
-    Ok(())
+        Ok(())
+    }
+
+    /// Releases `key` if `project_id` holds it (after a command that needed it failed).
+    pub async fn release(self, pool: &PgPool, key: &str, project_id: Uuid) -> sqlx::Result<()> {
+        sqlx::query(&format!("delete from {} where name_key = lower($1) and project_id = $2", self.table))
+            .bind(key)
+            .bind(project_id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Claims `name` (case-insensitively) for `project_id`.
+pub async fn claim(pool: &PgPool, name: &str, project_id: Uuid) -> sqlx::Result<Claim> {
+    Claims::NAMES.claim(pool, name, project_id).await
+}
+
+/// Releases every name `project_id` holds except `keep` (all of them when `keep` is `None`).
+pub async fn release_others(pool: &PgPool, project_id: Uuid, keep: Option<&str>) -> sqlx::Result<()> {
+    Claims::NAMES.release_others(pool, project_id, keep).await
 }
 
 /// Releases `name` if `project_id` holds it (after a command that needed it failed).
 pub async fn release(pool: &PgPool, name: &str, project_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("delete from project_name_claims where name_key = lower($1) and project_id = $2")
-        .bind(name)
-        .bind(project_id)
-        .execute(pool)
-        .await?;
-    Ok(())
+    Claims::NAMES.release(pool, name, project_id).await
+}
+
+/// Claims the name and, when given, the subdomain of a new project `project_id`; on a taken
+/// subdomain the name claim is released again. Returns which one was taken, if any.
+pub async fn claim_new_project(
+    pool: &PgPool,
+    name: &str,
+    subdomain: Option<&str>,
+    project_id: Uuid,
+) -> sqlx::Result<Option<Taken>> {
+    if claim(pool, name, project_id).await? == Claim::Taken {
+        return Ok(Some(Taken::Name));
+    }
+    if let Some(subdomain) = subdomain {
+        if Claims::SUBDOMAINS.claim(pool, subdomain, project_id).await? == Claim::Taken {
+            release(pool, name, project_id).await?;
+            return Ok(Some(Taken::Subdomain));
+        }
+    }
+    Ok(None)
+}
+
+/// Releases what [`claim_new_project`] claimed (the command that needed them failed).
+pub async fn release_new_project(pool: &PgPool, name: &str, project_id: Uuid) -> sqlx::Result<()> {
+    release(pool, name, project_id).await?;
+    Claims::SUBDOMAINS.release_others(pool, project_id, None).await
+}
+
+/// Which claim of [`claim_new_project`] another project holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Name,
+    Subdomain,
 }
 
 /// Holds the name lock of one project: renames and archives of a project run one at a time, so

@@ -286,3 +286,29 @@ async fn a_project_list_cursor_that_names_no_project_is_refused_with_400() {
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_error(app.list_projects(&app.admin, &query).await, StatusCode::BAD_REQUEST, "bad_request").await;
 }
+
+#[tokio::test]
+async fn a_subdomain_belongs_to_one_live_project_at_a_time() {
+    let app = TestApp::spawn().await;
+    let first = app.create_project(&app.admin, &json!({ "name": "shop", "subdomain": "shop" })).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_id = first.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let clash = app.create_project(&app.admin, &json!({ "name": "store", "subdomain": "Shop" })).await;
+    let body = assert_error(clash, StatusCode::CONFLICT, "conflict").await;
+    assert!(body["message"].as_str().unwrap().contains("subdomain"), "{body}");
+    // The refused create left its name free.
+    let store = app.create_project(&app.admin, &json!({ "name": "store" })).await;
+    assert_eq!(store.status(), StatusCode::CREATED);
+    let store_id = store.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let taken = app.update_project(&app.admin, &store_id, &json!({ "subdomain": "shop" }), None).await;
+    assert_error(taken, StatusCode::CONFLICT, "conflict").await;
+    // Moving the first project away frees the label.
+    let moved = app.update_project(&app.admin, &first_id, &json!({ "subdomain": "old-shop" }), None).await;
+    assert_eq!(moved.status(), StatusCode::NO_CONTENT);
+    let now_free = app.update_project(&app.admin, &store_id, &json!({ "subdomain": "shop" }), None).await;
+    assert_eq!(now_free.status(), StatusCode::NO_CONTENT);
+    // Archiving gives it back too.
+    assert_eq!(app.archive_project(&app.admin, &store_id).await.status(), StatusCode::NO_CONTENT);
+    let again = app.create_project(&app.admin, &json!({ "name": "again", "subdomain": "shop" })).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+}

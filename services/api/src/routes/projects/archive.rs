@@ -33,6 +33,7 @@ pub async fn archive_project(
     if archived.is_ok() {
         // An archived project gives its name back.
         warp_store::project_names::release_others(&state.pool, id, None).await?;
+        warp_store::project_names::Claims::SUBDOMAINS.release_others(&state.pool, id, None).await?;
     }
     lock.release().await;
     archived?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use warp_domain::validate::ProjectName;
 use warp_domain::ProjectCommand;
-use warp_store::project_names::{self, Claim};
+use warp_store::project_names::{self, Taken};
 use warp_store::projections::projects::ProjectView;
 
 use super::parse_opt;
@@ -39,7 +39,7 @@ pub struct CreateProject {
     responses(
         (status = 201, description = "Created", body = ProjectView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, description = "Name taken by a live project", body = ErrorBody),
+        (status = 409, description = "Name or subdomain taken by a live project", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -53,12 +53,13 @@ pub async fn create_project(
     let description = parse_opt(body.description)?;
     let subdomain = parse_opt(body.subdomain)?;
     let id = Uuid::now_v7();
-    if project_names::claim(&state.pool, name.as_str(), id).await? == Claim::Taken {
-        return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
+    let label = subdomain.as_ref().map(|s: &warp_domain::validate::Subdomain| s.as_str().to_owned());
+    if let Some(which) = project_names::claim_new_project(&state.pool, name.as_str(), label.as_deref(), id).await? {
+        return Err(taken(which, name.as_str(), label.as_deref()));
     }
     let command = ProjectCommand::Create { name: name.clone(), description: description.clone(), subdomain: subdomain.clone() };
     if let Err(error) = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await {
-        project_names::release(&state.pool, name.as_str(), id).await?;
+        project_names::release_new_project(&state.pool, name.as_str(), id).await?;
         return Err(error.into());
     }
     tracing::info!(project.id = %id, "project created");
@@ -87,4 +88,12 @@ pub async fn create_project(
         last_job_status: None,
     };
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/projects/{id}"))], axum::Json(view)))
+}
+
+/// The 409 for a name or subdomain another live project holds.
+pub(super) fn taken(taken: Taken, name: &str, subdomain: Option<&str>) -> ApiError {
+    match taken {
+        Taken::Name => ApiError::Conflict(format!("a project named {name:?} already exists")),
+        Taken::Subdomain => ApiError::Conflict(format!("another project uses the subdomain {:?}", subdomain.unwrap_or_default())),
+    }
 }

@@ -10,7 +10,7 @@ use warp_domain::validate::{ComposeProjectName, GitRef, GitUrl, ProjectName, Rel
 use warp_domain::{ProjectCommand, ValidationError};
 use warp_events::project::{DeployAction, ProjectSource};
 use warp_store::deploy_env::DeployEnvStore;
-use warp_store::project_names::{self, Claim};
+use warp_store::project_names;
 
 use super::queue::{queue_action, ActionAccepted};
 use super::{env_input, parse_opt};
@@ -62,7 +62,7 @@ pub struct DeployExisting {
     responses(
         (status = 202, description = "Project created and its deploy queued", body = ActionAccepted),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, description = "Name taken by a live project", body = ErrorBody),
+        (status = 409, description = "Name or subdomain taken by a live project", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -79,8 +79,9 @@ pub async fn deploy_existing(
     let env = env_input::parse(body.env.unwrap_or_default())?;
     let id = Uuid::now_v7();
     let compose_project = ComposeProjectName::for_project(&name, id);
-    if project_names::claim(&state.pool, name.as_str(), id).await? == Claim::Taken {
-        return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
+    let label = subdomain.as_ref().map(|s| s.as_str().to_owned());
+    if let Some(which) = project_names::claim_new_project(&state.pool, name.as_str(), label.as_deref(), id).await? {
+        return Err(super::create::taken(which, name.as_str(), label.as_deref()));
     }
     let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
     let created = async {
@@ -91,7 +92,7 @@ pub async fn deploy_existing(
     if let Err(error) = created.await {
         // Nothing refers to the values stored for this id: delete them with the name claim.
         store.delete_superseded(id, &Default::default()).await?;
-        project_names::release(&state.pool, name.as_str(), id).await?;
+        project_names::release_new_project(&state.pool, name.as_str(), id).await?;
         return Err(error);
     }
     tracing::info!(project.id = %id, "compose project created");

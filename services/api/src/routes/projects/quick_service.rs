@@ -9,10 +9,10 @@ use warp_domain::{JobCommand, ProjectCommand, ValidationError};
 use warp_events::docker::ContainerList;
 use warp_events::project::QuickServiceTarget;
 use warp_events::JobInput;
-use warp_store::project_names::{self, Claim};
+use warp_store::project_names;
 
 use super::queue::ActionAccepted;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::routes::containers::docker;
 use crate::routes::CommandContext;
@@ -42,7 +42,7 @@ pub struct QuickService {
     responses(
         (status = 202, description = "Project created; its check and route are queued", body = ActionAccepted),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, description = "Name taken by a live project", body = ErrorBody),
+        (status = 409, description = "Name or subdomain taken by a live project", body = ErrorBody),
         (status = 422, description = "Invalid field, or no such running container", body = ErrorBody),
         (status = 503, description = "The docker service is not answering", body = ErrorBody),
     ),
@@ -70,12 +70,13 @@ pub async fn quick_service(
         _ => return Err(ValidationError::new("container", "give exactly one of container or host_port").into()),
     };
     let id = Uuid::now_v7();
-    if project_names::claim(&state.pool, name.as_str(), id).await? == Claim::Taken {
-        return Err(ApiError::Conflict(format!("a project named {:?} already exists", name.as_str())));
+    let label = subdomain.as_str().to_owned();
+    if let Some(which) = project_names::claim_new_project(&state.pool, name.as_str(), Some(&label), id).await? {
+        return Err(super::create::taken(which, name.as_str(), Some(&label)));
     }
     let command = ProjectCommand::CreateQuickService { name: name.clone(), subdomain, target };
     if let Err(error) = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await {
-        project_names::release(&state.pool, name.as_str(), id).await?;
+        project_names::release_new_project(&state.pool, name.as_str(), id).await?;
         return Err(error.into());
     }
     let job_id = Uuid::now_v7();

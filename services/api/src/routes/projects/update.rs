@@ -6,7 +6,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use warp_domain::validate::{Description, ProjectName, Subdomain};
 use warp_domain::ProjectCommand;
-use warp_store::project_names::{self, Claim, ProjectNameLock};
+use warp_store::project_names::{self, Claim, Claims, ProjectNameLock};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, IfMatch};
@@ -60,6 +60,19 @@ pub async fn update_project(
     if claim == Claim::Taken {
         return Err(ApiError::Conflict(format!("a project named {:?} already exists", new_name.unwrap_or_default())));
     }
+    // `Some(Some(label))` sets a subdomain: it must be free; `Some(None)` clears it.
+    let new_subdomain = subdomain.as_ref().and_then(|s| s.as_ref().map(|s| s.as_str().to_owned()));
+    let subdomain_claim = match &new_subdomain {
+        Some(label) => Claims::SUBDOMAINS.claim(&state.pool, label, id).await?,
+        None => Claim::AlreadyHeld,
+    };
+    if subdomain_claim == Claim::Taken {
+        if let (Claim::New, Some(name)) = (claim, &new_name) {
+            project_names::release(&state.pool, name, id).await?;
+        }
+        return Err(ApiError::Conflict(format!("another project uses the subdomain {:?}", new_subdomain.unwrap_or_default())));
+    }
+    let subdomain_changes = subdomain.is_some();
     let command = ProjectCommand::Update { name, description, subdomain, expected_version };
     let result = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await;
     let outcome = match result {
@@ -67,11 +80,17 @@ pub async fn update_project(
             if let Some(name) = &new_name {
                 project_names::release_others(&state.pool, id, Some(name)).await?;
             }
+            if subdomain_changes {
+                Claims::SUBDOMAINS.release_others(&state.pool, id, new_subdomain.as_deref()).await?;
+            }
             Ok(StatusCode::NO_CONTENT)
         }
         Err(error) => {
             if let (Claim::New, Some(name)) = (claim, &new_name) {
                 project_names::release(&state.pool, name, id).await?;
+            }
+            if let (Claim::New, Some(label)) = (subdomain_claim, &new_subdomain) {
+                Claims::SUBDOMAINS.release(&state.pool, label, id).await?;
             }
             Err(error.into())
         }
