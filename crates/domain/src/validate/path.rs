@@ -126,6 +126,24 @@ impl RelativePath {
     }
 }
 
+impl RelativePath {
+    /// `self` if every component uses only the POSIX portable filename character set
+    /// (`A-Z a-z 0-9 . _ -`, POSIX.1-2017 §3.282): what compose files and project folders
+    /// need, with no room for shell metacharacters, spaces or look-alike characters.
+    ///
+    /// # Errors
+    /// A [`ValidationError`] under `field` naming the first other character.
+    pub fn portable(self, field: &str) -> Result<Self, ValidationError> {
+        match self.0.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))) {
+            Some(bad) => Err(ValidationError::new(
+                field,
+                format!("contains {bad:?}; only ASCII letters, digits, '.', '_', '-' and '/' are allowed"),
+            )),
+            None => Ok(self),
+        }
+    }
+}
+
 impl TryFrom<String> for RelativePath {
     type Error = ValidationError;
 
@@ -228,5 +246,15 @@ mod tests {
         assert!(error.message.contains("symlink"), "{error}");
         assert!(resolve_under("compose_file", &dir.join("missing"), &rel("a")).is_err());
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn portable_paths_allow_only_the_posix_portable_filename_characters() {
+        let ok = RelativePath::parse("f", "deploy/compose.prod-1_x.yml").unwrap();
+        assert!(ok.portable("f").is_ok());
+        for bad in ["a b.yml", "x;y.yml", "$(id).yml", "a`b`.yml", "dépôt/compose.yml", "shop；x"] {
+            let parsed = RelativePath::parse("f", bad);
+            assert!(parsed.and_then(|p| p.portable("f")).is_err(), "{bad}");
+        }
     }
 }

@@ -39,12 +39,66 @@ fn payloads(marker: &str) -> Vec<String> {
     ]
 }
 
-/// A string field or a list-of-strings field of a request body.
+/// A string field or a list-of-strings field of a request body, or a key of a map field.
 #[derive(Debug, Clone)]
 struct Field {
+    /// Path from the body's root, `/`-separated (`source/git/url`).
     name: String,
     list: bool,
     free_text: bool,
+    /// The payload goes in as a key of the map at `name` (e.g. a deploy env variable name).
+    map_key: bool,
+}
+
+/// A valid body for endpoints whose required fields would otherwise refuse every payload for
+/// the wrong reason; each payload replaces one field of it. `variant` picks one of several
+/// (a folder instead of a git source).
+fn base_body(template: &str, field: &str) -> Option<Value> {
+    match template {
+        "/api/projects/deploy-existing" if field.starts_with("source/folder") => {
+            Some(json!({"name": "fuzz-base", "source": {"folder": {"path": "apps/base"}}}))
+        }
+        "/api/projects/deploy-existing" => {
+            Some(json!({"name": "fuzz-base", "source": {"git": {"url": "https://github.com/octo/shop.git", "ref": "main"}}}))
+        }
+        "/api/projects/quick-service" => Some(json!({"name": "fuzz-base", "container": "web-1", "subdomain": "fuzzbase"})),
+        _ => None,
+    }
+}
+
+/// Fields inside nested objects and maps that the schema walk below does not reach (one-of
+/// source variants, env maps).
+fn nested_fields(template: &str) -> Vec<Field> {
+    let field = |name: &str, map_key: bool| Field { name: name.to_owned(), list: false, free_text: false, map_key };
+    match template {
+        "/api/projects/deploy-existing" => vec![
+            field("source/git/url", false),
+            field("source/git/ref", false),
+            field("source/folder/path", false),
+            field("env", true),
+        ],
+        "/api/projects/{id}/deploy" => vec![field("env", true)],
+        _ => Vec::new(),
+    }
+}
+
+/// `base` (or `{}`) with `payload` at `field`.
+fn body_with(base: Option<Value>, field: &Field, payload: &str) -> Value {
+    let mut body = base.unwrap_or_else(|| json!({}));
+    let value = if field.map_key {
+        json!({ payload: "value" })
+    } else if field.list {
+        json!([payload])
+    } else {
+        json!(payload)
+    };
+    let mut at = &mut body;
+    let parts: Vec<&str> = field.name.split('/').collect();
+    for part in &parts[..parts.len() - 1] {
+        at = at.as_object_mut().unwrap().entry(part.to_string()).or_insert_with(|| json!({}));
+    }
+    at[parts[parts.len() - 1]] = value;
+    body
 }
 
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
@@ -72,9 +126,10 @@ fn command_endpoints() -> Vec<(Method, String, Vec<Field>)> {
                 let property = resolve(&doc, property);
                 let list = has_type(property, "array") && has_type(resolve(&doc, &property["items"]), "string");
                 if has_type(property, "string") || list {
-                    fields.push(Field { name: name.clone(), list, free_text: property["format"] == "free-text" });
+                    fields.push(Field { name: name.clone(), list, free_text: property["format"] == "free-text", map_key: false });
                 }
             }
+            fields.extend(nested_fields(path));
             endpoints.push((method.to_uppercase().parse().unwrap(), path.clone(), fields));
         }
     }
@@ -117,8 +172,7 @@ async fn hostile_payloads_in_every_field_of_every_command_endpoint_are_refused_a
         let path = template.replace("{id}", &project.to_string());
         for field in fields {
             for (n, payload) in payloads.iter().enumerate() {
-                let value = if field.list { json!([payload]) } else { json!(payload) };
-                let mut body = json!({ field.name.as_str(): value });
+                let mut body = body_with(base_body(template, &field.name), field, payload);
                 if template == "/api/projects" && field.name != "name" {
                     body["name"] = json!(format!("fuzz-{n}-{}", field.name));
                 }

@@ -79,7 +79,9 @@ impl Workspace {
 /// # Errors
 /// A sentence saying why the folder cannot be used.
 pub fn folder_source(root: &Path, path: &str) -> Result<PathBuf, String> {
-    let relative = RelativePath::parse("source.folder", path).map_err(|e| e.to_string())?;
+    let relative = RelativePath::parse("source.folder", path)
+        .and_then(|p| p.portable("source.folder"))
+        .map_err(|e| e.to_string())?;
     if relative.as_str().split('/').next() == Some(STATE_DIR) {
         return Err(format!("source.folder: {STATE_DIR}/ holds the panel's own files and cannot be deployed"));
     }

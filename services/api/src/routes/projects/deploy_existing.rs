@@ -31,7 +31,8 @@ pub enum SourceInput {
         #[serde(rename = "ref")]
         git_ref: Option<String>,
     },
-    /// `{"folder":{"path":"apps/shop"}}`: a folder relative to the workspaces root setting.
+    /// `{"folder":{"path":"apps/shop"}}`: a folder relative to the workspaces root setting
+    /// (ASCII letters, digits, `.`, `_`, `-`, `/`; no `..`).
     Folder { path: String },
 }
 
@@ -42,8 +43,8 @@ pub struct DeployExisting {
     /// 1-64 ASCII letters, digits, spaces, `.`, `_`, `-`; starts with a letter or digit.
     pub name: String,
     pub source: SourceInput,
-    /// Compose file relative to the source (no `..`, no leading `/`; symlinks must stay
-    /// inside). Default: compose's own names (`compose.yaml`, `compose.yml`,
+    /// Compose file relative to the source: ASCII letters, digits, `.`, `_`, `-`, `/`; no `..`,
+    /// no leading `/`; symlinks must stay inside. Default: compose's own names (`compose.yaml`, `compose.yml`,
     /// `docker-compose.yml`, `docker-compose.yaml`).
     pub compose_file: Option<String>,
     /// Deploy env: `${NAME}` in the compose file. Names `[A-Za-z_][A-Za-z0-9_]*`; values are
@@ -75,7 +76,8 @@ pub async fn deploy_existing(
     let name = ProjectName::try_from(body.name)?;
     let subdomain: Option<Subdomain> = parse_opt(body.subdomain)?;
     let source = parse_source(body.source)?;
-    let compose_file = body.compose_file.map(|f| RelativePath::parse("compose_file", &f)).transpose()?;
+    let compose_file =
+        body.compose_file.map(|f| RelativePath::parse("compose_file", &f).and_then(|p| p.portable("compose_file"))).transpose()?;
     let env = env_input::parse(body.env.unwrap_or_default())?;
     let id = Uuid::now_v7();
     let compose_project = ComposeProjectName::for_project(&name, id);
@@ -109,7 +111,7 @@ fn parse_source(source: SourceInput) -> Result<ProjectSource, ValidationError> {
             ProjectSource::Git { url: url.as_str().to_owned(), git_ref: git_ref.as_str().to_owned() }
         }
         SourceInput::Folder { path } => {
-            let path = RelativePath::parse("source.folder.path", &path)?;
+            let path = RelativePath::parse("source.folder.path", &path)?.portable("source.folder.path")?;
             if path.as_str().split('/').next() == Some(".warp") {
                 return Err(ValidationError::new("source.folder.path", ".warp/ holds the panel's own files"));
             }
