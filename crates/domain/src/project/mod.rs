@@ -41,6 +41,11 @@ pub struct Project {
     pub last_good_commit: Option<String>,
     /// Whether any deploy succeeded yet.
     pub deployed: bool,
+    /// The containers of the last successful deploy (their image ids): what a failed deploy of
+    /// a folder source rolls back to.
+    pub last_good_services: Vec<warp_events::project::DeployedService>,
+    /// The job of the last successful deploy.
+    pub last_good_job: Option<uuid::Uuid>,
 }
 
 /// How a compose project is deployed.
@@ -218,8 +223,10 @@ impl Aggregate for Project {
             }
             ProjectEvent::QuickServiceConfigured { target } => self.quick_service = Some(target),
             ProjectEvent::DeployEnvChanged { vars } => self.env = vars,
-            ProjectEvent::DeploymentSucceeded { commit, .. } => {
+            ProjectEvent::DeploymentSucceeded { job_id, commit, services } => {
                 self.deployed = true;
+                self.last_good_services = services;
+                self.last_good_job = Some(job_id);
                 if commit.is_some() {
                     self.last_good_commit = commit;
                 }
@@ -229,7 +236,10 @@ impl Aggregate for Project {
             | ProjectEvent::ProjectStopped { .. }
             | ProjectEvent::ProjectStarted { .. }
             | ProjectEvent::RouteRequested { .. } => {}
-            ProjectEvent::ProjectRemoved { .. } => self.deployed = false,
+            ProjectEvent::ProjectRemoved { .. } => {
+                self.deployed = false;
+                self.last_good_services.clear();
+            }
         }
     }
 }

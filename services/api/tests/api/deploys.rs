@@ -446,3 +446,24 @@ async fn a_deploy_cancelled_while_queued_leaves_the_project_settled_and_shows_th
     let view = app.project_eventually(project.parse().unwrap(), "the job is cancelled", |p| p["last_job_status"] == "cancelled").await;
     assert_eq!(view["status"], "created", "nothing ran, nothing changed: {view}");
 }
+
+#[tokio::test]
+async fn a_failed_redeploy_of_a_folder_rolls_back_to_the_previous_images() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let folder = t.folder("images");
+    folder.write_all(compose_fixtures::two_service_project(port, "first build\n"));
+    let (project, job) = t.deploy_existing(json!({"name": "images", "source": {"folder": {"path": "images"}}})).await;
+    t.finished(&job, "succeeded").await;
+    let first_job = job;
+
+    // The new build's web exits at once.
+    let image = warp_test_support::docker::busybox_image();
+    folder.write("web/Dockerfile", format!("FROM {image}\nCMD [\"false\"]\n"));
+    let job = t.action(project, "deploy", None).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    assert!(failed.contains("service web stopped"), "{failed}");
+    assert_eq!(page(port).await.as_deref(), Some("first build\n"), "the previous images serve again");
+    let failures = payloads(&t.app, project, "DeploymentFailed").await;
+    assert_eq!(failures[0]["rolled_back_to"], format!("images of job {first_job}"));
+}

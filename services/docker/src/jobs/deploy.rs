@@ -103,28 +103,93 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
         Err(failure) => failure,
     };
 
-    // 6. Roll back to the last good commit, if the failed run may have replaced it.
-    let (ProjectSource::Git { .. }, Some(good)) = (&config.source, project.last_good_commit.clone()) else {
-        return Err(failure);
+    // 6. Roll back to the last good revision, if the failed run may have replaced it: the
+    //    last good commit of a git source, the last good images of a folder source.
+    let rollback: Option<(String, BoxFuture<'_, Result<Vec<DeployedService>, JobFailure>>)> = match &config.source {
+        ProjectSource::Git { .. } => match project.last_good_commit.clone() {
+            Some(good) if outcome.commit.as_deref() != Some(good.as_str()) => {
+                let dir = dir.clone();
+                let run = async move {
+                    svc.git.checkout(job, &dir, &good).await?;
+                    let again =
+                        prepare(job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env)
+                            .await?;
+                    up_and_wait(svc, job, &again).await
+                };
+                Some((project.last_good_commit.clone().unwrap_or_default(), run.boxed()))
+            }
+            _ => None,
+        },
+        ProjectSource::Folder { .. } if !project.last_good_services.is_empty() => {
+            let label = format!("images of job {}", project.last_good_job.map(|j| j.to_string()).unwrap_or_default());
+            let run = async {
+                restore_images(svc, job, &project.last_good_services).await?;
+                job.log.clear_tail();
+                job.run(&prepared.compose.spec(&["up", "--detach", "--no-build", "--remove-orphans"]))
+                    .await
+                    .map_err(|e| context_with_tail(e, job, "compose up with the previous images failed"))?;
+                ready::wait(job, &svc.docker, &prepared.compose.project, &prepared.plan.services).await
+            };
+            Some((label, run.boxed()))
+        }
+        ProjectSource::Folder { .. } => None,
     };
-    if outcome.commit.as_deref() == Some(good.as_str()) {
-        return Err(failure);
-    }
-    job.log.system(&format!("deploy failed; rolling back to the last good commit {good}"));
-    let rollback = async {
-        svc.git.checkout(job, &dir, &good).await?;
-        let prepared = prepare(job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
-        up_and_wait(svc, job, &prepared).await
-    };
+    let Some((good, rollback)) = rollback else { return Err(failure) };
+    job.log.system(&format!("deploy failed; rolling back to the last good revision ({good})"));
     match rollback.await {
         Ok(_) => {
-            job.log.system(&format!("rolled back: commit {good} serves again"));
+            job.log.system(&format!("rolled back: {good} serves again"));
             outcome.rolled_back_to = Some(good);
         }
         Err(JobFailure::Failed(why)) => job.log.system(&format!("rollback failed too: {why}")),
         Err(JobFailure::Stopped) => {}
     }
     Err(failure)
+}
+
+/// Points each image reference the last good containers ran (`warp-shop-…_web`, or the
+/// `image:` of a service with `build:`) at the exact image id they ran, so
+/// `compose up --no-build` recreates them from it. Nothing is pulled or built.
+async fn restore_images(svc: &DeployServices, job: &JobContext, services: &[DeployedService]) -> Result<(), JobFailure> {
+    let engine = svc.docker.engine().await.map_err(|f| JobFailure::failed(f.message))?;
+    let mut done = std::collections::BTreeSet::new();
+    for service in services {
+        if service.image_id.is_empty() || service.image.starts_with("sha256:") || !done.insert(service.image.clone()) {
+            continue;
+        }
+        let (repo, tag) = split_reference(&service.image);
+        let options = bollard::query_parameters::TagImageOptionsBuilder::default().repo(repo).tag(tag).build();
+        engine
+            .tag_image(&service.image_id, Some(options))
+            .await
+            .map_err(|e| JobFailure::failed(format!("restoring image {} of service {}: {e}", service.image, service.service)))?;
+        job.log.system(&format!("image {} points at {} again", service.image, service.image_id));
+    }
+    Ok(())
+}
+
+/// `name[:tag]` → (name, tag), the tag defaulting to `latest`; a `:` before the last `/` is a
+/// registry port, not a tag.
+fn split_reference(reference: &str) -> (&str, &str) {
+    let reference = reference.split('@').next().unwrap_or(reference);
+    let slash = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[slash..].rfind(':') {
+        Some(colon) => (&reference[..slash + colon], &reference[slash + colon + 1..]),
+        None => (reference, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn image_references_split_into_repository_and_tag() {
+        assert_eq!(split_reference("warp-shop-0a1b2c3d_web"), ("warp-shop-0a1b2c3d_web", "latest"));
+        assert_eq!(split_reference("shop/web:1.2"), ("shop/web", "1.2"));
+        assert_eq!(split_reference("registry:5000/shop/web"), ("registry:5000/shop/web", "latest"));
+        assert_eq!(split_reference("registry:5000/shop/web:v2"), ("registry:5000/shop/web", "v2"));
+    }
 }
 
 /// Finds the compose file, writes the env file and reads the compose model (`compose config`,
