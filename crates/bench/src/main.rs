@@ -52,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
                     name: Some(format!("renamed-{i}").try_into().unwrap()),
                     description: None,
                     subdomain: None,
+                    deployment: None,
                     expected_version: Some(1),
                 };
                 event_store::execute_project(&cqrs, id, rename, &metadata).await.unwrap();

@@ -14,7 +14,7 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. Call once per process; later calls are ignored.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("WARP_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("WARP_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     // Logs go to stderr so command output on stdout (a new token) can be captured alone.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()

@@ -7,6 +7,14 @@ use warp_events::project::{DeployAction, DeployedService, ProjectSource, QuickSe
 
 use crate::validate::{ComposeProjectName, Description, EnvVarName, ProjectName, RelativePath, Subdomain};
 
+/// A change to a compose project's source or compose file: `None` leaves each as it is;
+/// `compose_file: Some(None)` goes back to compose's default names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceChange {
+    pub source: Option<ProjectSource>,
+    pub compose_file: Option<Option<RelativePath>>,
+}
+
 /// What a caller may ask of a project.
 ///
 /// `expected_version` (from an HTTP `If-Match`) makes a command fail with
@@ -25,6 +33,8 @@ pub enum ProjectCommand {
         name: Option<ProjectName>,
         description: Option<Option<Description>>,
         subdomain: Option<Option<Subdomain>>,
+        /// A compose project's new source and/or compose file; refused for other projects.
+        deployment: Option<SourceChange>,
         expected_version: Option<u64>,
     },
     /// Archive the project; it then refuses every further command.

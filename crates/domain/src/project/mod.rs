@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use warp_events::project::{DeployAction, ProjectSource, QuickServiceTarget};
 use warp_events::ProjectEvent;
 
-pub use command::ProjectCommand;
+pub use command::{ProjectCommand, SourceChange};
 pub use error::ProjectError;
 
 /// State of one project, rebuilt from its events.
@@ -108,8 +108,19 @@ impl Aggregate for Project {
                 };
                 sink.write(event, self).await;
             }
-            ProjectCommand::Update { name, description, subdomain, expected_version } => {
+            ProjectCommand::Update { name, description, subdomain, deployment, expected_version } => {
                 self.check_writable(expected_version)?;
+                let reconfigured = match deployment {
+                    None => None,
+                    Some(change) => {
+                        let Some(current) = self.deployment.clone() else { return Err(ProjectError::NotDeployable) };
+                        let source = change.source.unwrap_or(current.source.clone());
+                        let compose_file = change.compose_file.map_or(current.compose_file.clone(), |f| f.map(Into::into));
+                        (source != current.source || compose_file != current.compose_file).then_some(
+                            ProjectEvent::DeploymentConfigured { source, compose_file, compose_project: current.compose_project },
+                        )
+                    }
+                };
                 if let Some(name) = name.filter(|n| n.as_str() != self.name) {
                     let from = self.name.clone();
                     sink.write(ProjectEvent::ProjectRenamed { from, to: name.into() }, self).await;
@@ -118,6 +129,9 @@ impl Aggregate for Project {
                 let subdomain = subdomain.map_or(self.subdomain.clone(), |s| s.map(Into::into));
                 if description != self.description || subdomain != self.subdomain {
                     let event = ProjectEvent::ProjectSettingsUpdated { description, subdomain };
+                    sink.write(event, self).await;
+                }
+                if let Some(event) = reconfigured {
                     sink.write(event, self).await;
                 }
             }

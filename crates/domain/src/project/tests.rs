@@ -46,6 +46,7 @@ fn update_renames_and_changes_settings_in_one_step() {
             name: Some(name("store")),
             description: None,
             subdomain: Some(Some("store".to_owned().try_into().unwrap())),
+            deployment: None,
             expected_version: Some(1),
         })
         .then_expect_events(vec![
@@ -62,6 +63,7 @@ fn update_with_unchanged_values_records_nothing() {
             name: Some(name("shop")),
             description: Some(None),
             subdomain: None,
+            deployment: None,
             expected_version: None,
         })
         .then_expect_events(vec![]);
@@ -75,6 +77,7 @@ fn update_at_a_stale_version_is_refused() {
             name: Some(name("other")),
             description: None,
             subdomain: None,
+            deployment: None,
             expected_version: Some(1),
         })
         .then_expect_error(ProjectError::VersionMismatch { expected: 1, actual: 2 });
@@ -96,6 +99,7 @@ fn an_archived_project_refuses_changes() {
             name: Some(name("store")),
             description: None,
             subdomain: None,
+            deployment: None,
             expected_version: None,
         })
         .then_expect_error(ProjectError::Archived);
@@ -167,4 +171,33 @@ fn a_route_needs_a_subdomain() {
         .given(configured())
         .when(ProjectCommand::RequestRoute { service_url: "http://localhost:8080".into() })
         .then_expect_error(ProjectError::NoSubdomain);
+}
+
+#[test]
+fn changing_a_compose_projects_source_records_its_new_configuration_and_keeps_the_compose_name() {
+    let source = warp_events::project::ProjectSource::Git { url: "https://github.com/a/b.git".into(), git_ref: "main".into() };
+    ProjectTest::with(())
+        .given(configured())
+        .when(ProjectCommand::Update {
+            name: None,
+            description: None,
+            subdomain: None,
+            deployment: Some(SourceChange { source: Some(source.clone()), compose_file: None }),
+            expected_version: None,
+        })
+        .then_expect_events(vec![ProjectEvent::DeploymentConfigured {
+            source,
+            compose_file: None,
+            compose_project: "warp-shop-0a1b2c3d".into(),
+        }]);
+    ProjectTest::with(())
+        .given(vec![created("plain")])
+        .when(ProjectCommand::Update {
+            name: None,
+            description: None,
+            subdomain: None,
+            deployment: Some(SourceChange::default()),
+            expected_version: None,
+        })
+        .then_expect_error(ProjectError::NotDeployable);
 }

@@ -467,3 +467,29 @@ async fn a_failed_redeploy_of_a_folder_rolls_back_to_the_previous_images() {
     let failures = payloads(&t.app, project, "DeploymentFailed").await;
     assert_eq!(failures[0]["rolled_back_to"], format!("images of job {first_job}"));
 }
+
+#[tokio::test]
+async fn a_first_deploy_from_a_mistyped_folder_is_fixed_by_changing_the_source_and_deploying_again() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let folder = t.folder("real");
+    folder.write_all(compose_fixtures::two_service_project(port, "fixed\n"));
+    let (project, job) = t.deploy_existing(json!({"name": "typo", "source": {"folder": {"path": "reall"}}})).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    assert!(failed.contains("is not a folder under the workspaces root"), "{failed}");
+
+    let both = t.app.update_project(&t.app.admin, &project.to_string(), &json!({"source": {"folder": {"path": "a"}, "git": {"url": "https://github.com/a/b.git"}}}), None).await;
+    let body = assert_error(both, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(body["field"], "source");
+    let fixed = t.app.update_project(&t.app.admin, &project.to_string(), &json!({"source": {"folder": {"path": "real"}}}), None).await;
+    assert_eq!(fixed.status(), StatusCode::NO_CONTENT);
+    t.app.project_eventually(project, "the new source", |p| p["source"]["folder"]["path"] == "real").await;
+    let job = t.action(project, "deploy", None).await;
+    t.finished(&job, "succeeded").await;
+    assert_eq!(page(port).await.as_deref(), Some("fixed\n"));
+
+    // A plain project has no source to change.
+    let plain = t.app.create_named("plain").await;
+    let refused = t.app.update_project(&t.app.admin, &plain.to_string(), &json!({"compose_file": "compose.yaml"}), None).await;
+    assert_error(refused, StatusCode::CONFLICT, "conflict").await;
+}

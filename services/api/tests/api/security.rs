@@ -78,6 +78,7 @@ fn nested_fields(template: &str) -> Vec<Field> {
             field("env", true),
         ],
         "/api/projects/{id}/deploy" => vec![field("env", true)],
+        "/api/projects/{id}" => vec![field("source/git/url", false), field("source/git/ref", false), field("source/folder/path", false)],
         _ => Vec::new(),
     }
 }

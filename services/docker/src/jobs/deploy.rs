@@ -61,6 +61,9 @@ struct Outcome {
     rolled_back_to: Option<String>,
 }
 
+/// A rollback in progress: what serves if it works, and the run.
+type Rollback<'a> = BoxFuture<'a, Result<Vec<DeployedService>, JobFailure>>;
+
 /// One compose run's inputs, kept for a rollback.
 struct Prepared {
     compose: Compose,
@@ -105,7 +108,7 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
 
     // 6. Roll back to the last good revision, if the failed run may have replaced it: the
     //    last good commit of a git source, the last good images of a folder source.
-    let rollback: Option<(String, BoxFuture<'_, Result<Vec<DeployedService>, JobFailure>>)> = match &config.source {
+    let rollback: Option<(String, Rollback<'_>)> = match &config.source {
         ProjectSource::Git { .. } => match project.last_good_commit.clone() {
             Some(good) if outcome.commit.as_deref() != Some(good.as_str()) => {
                 let dir = dir.clone();
@@ -179,18 +182,6 @@ fn split_reference(reference: &str) -> (&str, &str) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::split_reference;
-
-    #[test]
-    fn image_references_split_into_repository_and_tag() {
-        assert_eq!(split_reference("warp-shop-0a1b2c3d_web"), ("warp-shop-0a1b2c3d_web", "latest"));
-        assert_eq!(split_reference("shop/web:1.2"), ("shop/web", "1.2"));
-        assert_eq!(split_reference("registry:5000/shop/web"), ("registry:5000/shop/web", "latest"));
-        assert_eq!(split_reference("registry:5000/shop/web:v2"), ("registry:5000/shop/web", "v2"));
-    }
-}
 
 /// Finds the compose file, writes the env file and reads the compose model (`compose config`,
 /// whose output holds interpolated env values and is never logged).
@@ -245,5 +236,18 @@ async fn request_route(svc: &DeployServices, job: &JobContext, id: Uuid, service
             }
         }
         None => job.log.system("no TCP port is published on the host: no route requested"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_reference;
+
+    #[test]
+    fn image_references_split_into_repository_and_tag() {
+        assert_eq!(split_reference("warp-shop-0a1b2c3d_web"), ("warp-shop-0a1b2c3d_web", "latest"));
+        assert_eq!(split_reference("shop/web:1.2"), ("shop/web", "1.2"));
+        assert_eq!(split_reference("registry:5000/shop/web"), ("registry:5000/shop/web", "latest"));
+        assert_eq!(split_reference("registry:5000/shop/web:v2"), ("registry:5000/shop/web", "v2"));
     }
 }

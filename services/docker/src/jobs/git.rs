@@ -83,11 +83,21 @@ fn context(failure: JobFailure, what: &str) -> JobFailure {
     }
 }
 
-/// `what`, the process's failure and its last output lines.
+/// Lines the docker CLI prints on every build when buildx is missing: noise in a failure.
+const NOISE: [&str; 3] = ["legacy builder is deprecated", "Install the buildx component", "docs.docker.com/go/buildx"];
+
+/// `what`, the process's failure and its last output lines (blank lines and the docker CLI's
+/// buildx notice left out).
 pub fn context_with_tail(failure: JobFailure, job: &JobContext, what: &str) -> JobFailure {
     match failure {
         JobFailure::Failed(message) => {
-            let tail = job.log.tail(10).join("\n");
+            let lines: Vec<String> = job
+                .log
+                .tail(crate::jobs::TAIL_LINES)
+                .into_iter()
+                .filter(|l| !l.trim().is_empty() && !NOISE.iter().any(|n| l.contains(n)))
+                .collect();
+            let tail = lines[lines.len().saturating_sub(10)..].join("\n");
             if tail.is_empty() {
                 JobFailure::Failed(format!("{what}: {message}"))
             } else {

@@ -87,6 +87,7 @@ impl Harness {
             name: Some(name.to_owned().try_into().unwrap()),
             description: None,
             subdomain: None,
+            deployment: None,
             expected_version: None,
         };
         event_store::execute_project(&self.cqrs, id, command, &metadata()).await.expect("rename project");

@@ -21,19 +21,30 @@ use crate::AppState;
 
 /// Where the code comes from: exactly one of `git` or `folder`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum SourceInput {
-    /// `{"git":{"url":"https://github.com/octo/shop.git","ref":"main"}}`: an `https://` or
-    /// `ssh://` (or `user@host:path`) URL without credentials, and a branch or tag
-    /// (default `HEAD`, the remote's default branch).
-    Git {
-        url: String,
-        #[serde(rename = "ref")]
-        git_ref: Option<String>,
-    },
-    /// `{"folder":{"path":"apps/shop"}}`: a folder relative to the workspaces root setting
-    /// (ASCII letters, digits, `.`, `_`, `-`, `/`; no `..`).
-    Folder { path: String },
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    /// `{"git":{"url":"https://github.com/octo/shop.git","ref":"main"}}`.
+    pub git: Option<GitSourceInput>,
+    /// `{"folder":{"path":"apps/shop"}}`.
+    pub folder: Option<FolderSourceInput>,
+}
+
+/// A git repository: an `https://` or `ssh://` (or `user@host:path`) URL without credentials,
+/// and a branch or tag (default `HEAD`, the remote's default branch).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitSourceInput {
+    pub url: String,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+}
+
+/// A folder relative to the workspaces root setting (ASCII letters, digits, `.`, `_`, `-`,
+/// `/`; no `..`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FolderSourceInput {
+    pub path: String,
 }
 
 /// Body of `POST /api/projects/deploy-existing`.
@@ -76,8 +87,7 @@ pub async fn deploy_existing(
     let name = ProjectName::try_from(body.name)?;
     let subdomain: Option<Subdomain> = parse_opt(body.subdomain)?;
     let source = parse_source(body.source)?;
-    let compose_file =
-        body.compose_file.map(|f| RelativePath::parse("compose_file", &f).and_then(|p| p.portable("compose_file"))).transpose()?;
+    let compose_file = body.compose_file.map(|f| parse_compose_file(&f)).transpose()?;
     let env = env_input::parse(body.env.unwrap_or_default())?;
     let id = Uuid::now_v7();
     let compose_project = ComposeProjectName::for_project(&name, id);
@@ -101,21 +111,27 @@ pub async fn deploy_existing(
     Ok(queue_action(&state, &ctx, id, DeployAction::Deploy).await?.response())
 }
 
+/// A compose file path: relative, portable characters, no `..`.
+pub(super) fn parse_compose_file(raw: &str) -> Result<RelativePath, ValidationError> {
+    RelativePath::parse("compose_file", raw)?.portable("compose_file")
+}
+
 /// The validated source. Folder paths are checked lexically here (relative, no `..`, not the
 /// panel's `.warp/` folder); the docker service resolves them on its host, symlinks included.
-fn parse_source(source: SourceInput) -> Result<ProjectSource, ValidationError> {
-    Ok(match source {
-        SourceInput::Git { url, git_ref } => {
+pub(super) fn parse_source(source: SourceInput) -> Result<ProjectSource, ValidationError> {
+    Ok(match (source.git, source.folder) {
+        (Some(GitSourceInput { url, git_ref }), None) => {
             let url = GitUrl::parse("source.git.url", &url)?;
             let git_ref = GitRef::parse("source.git.ref", git_ref.as_deref().unwrap_or("HEAD"))?;
             ProjectSource::Git { url: url.as_str().to_owned(), git_ref: git_ref.as_str().to_owned() }
         }
-        SourceInput::Folder { path } => {
+        (None, Some(FolderSourceInput { path })) => {
             let path = RelativePath::parse("source.folder.path", &path)?.portable("source.folder.path")?;
             if path.as_str().split('/').next() == Some(".warp") {
                 return Err(ValidationError::new("source.folder.path", ".warp/ holds the panel's own files"));
             }
             ProjectSource::Folder { path: path.as_str().to_owned() }
         }
+        _ => return Err(ValidationError::new("source", "give exactly one of git or folder")),
     })
 }

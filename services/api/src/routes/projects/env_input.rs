@@ -23,7 +23,9 @@ pub fn parse(raw: BTreeMap<String, String>) -> Result<BTreeMap<EnvVarName, Secre
     }
     let mut vars = BTreeMap::new();
     for (name, value) in raw {
-        let name = EnvVarName::parse("env", &name)?;
+        // The field names the variable (cut, so a huge key does not come back whole).
+        let shown: String = name.chars().take(64).collect();
+        let name = EnvVarName::parse(&format!("env.{shown}"), &name)?;
         let field = format!("env.{}", name.as_str());
         if value.len() > MAX_VALUE_LEN {
             return Err(ValidationError::new(field, format!("is longer than {MAX_VALUE_LEN} bytes")));

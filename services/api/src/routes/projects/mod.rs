@@ -18,7 +18,7 @@ use crate::AppState;
 
 pub use actions::{Redeploy, Remove};
 pub use create::CreateProject;
-pub use deploy_existing::{DeployExisting, SourceInput};
+pub use deploy_existing::{DeployExisting, FolderSourceInput, GitSourceInput, SourceInput};
 pub use queue::ActionAccepted;
 pub use quick_service::QuickService;
 pub use update::UpdateProject;

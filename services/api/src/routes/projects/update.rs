@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 use warp_domain::validate::{Description, ProjectName, Subdomain};
+use warp_domain::project::SourceChange;
 use warp_domain::ProjectCommand;
 use warp_store::project_names::{self, Claim, Claims, ProjectNameLock};
 
@@ -24,6 +25,12 @@ pub struct UpdateProject {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub subdomain: Option<Option<String>>,
+    /// Compose projects: a new source (same rules as deploy-existing); the next deploy uses it.
+    pub source: Option<super::SourceInput>,
+    /// Compose projects: a new compose file path; `null` goes back to compose's default names.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub compose_file: Option<Option<String>>,
 }
 
 /// Renames a project and/or changes its settings in one step. With `If-Match: "<version>"`
@@ -51,6 +58,10 @@ pub async fn update_project(
     let name = body.name.map(ProjectName::try_from).transpose()?;
     let description = body.description.map(|d| d.map(Description::try_from).transpose()).transpose()?;
     let subdomain = body.subdomain.map(|s| s.map(Subdomain::try_from).transpose()).transpose()?;
+    let source = body.source.map(super::deploy_existing::parse_source).transpose()?;
+    let compose_file =
+        body.compose_file.map(|f| f.map(|f| super::deploy_existing::parse_compose_file(&f)).transpose()).transpose()?;
+    let deployment = (source.is_some() || compose_file.is_some()).then_some(SourceChange { source, compose_file });
     let lock = ProjectNameLock::acquire(&state.pool, id).await?;
     let new_name = name.as_ref().map(|n| n.as_str().to_owned());
     let claim = match &new_name {
@@ -73,7 +84,7 @@ pub async fn update_project(
         return Err(ApiError::Conflict(format!("another project uses the subdomain {:?}", new_subdomain.unwrap_or_default())));
     }
     let subdomain_changes = subdomain.is_some();
-    let command = ProjectCommand::Update { name, description, subdomain, expected_version };
+    let command = ProjectCommand::Update { name, description, subdomain, deployment, expected_version };
     let result = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await;
     let outcome = match result {
         Ok(()) => {
