@@ -87,7 +87,7 @@ pub fn folder_source(root: &Path, path: &str) -> Result<PathBuf, String> {
     }
     let dir = resolve_under("source.folder", root, &relative).map_err(|e| e.to_string())?;
     if !dir.is_dir() {
-        return Err(format!("source.folder: {path:?} is not a folder under the workspaces root"));
+        return Err(format!("source.folder: {path:?} is not a folder under the workspaces root {}", root.display()));
     }
     Ok(dir)
 }
