@@ -89,6 +89,32 @@ impl DeployEnvStore {
         Ok(values)
     }
 
+    /// Registers every stored deploy env value with `redactor` (group `deploy:<project id>`),
+    /// so container log lines and errors are masked from start-up on, before any job of the
+    /// project ran in this process. Returns how many values were registered.
+    ///
+    /// # Errors
+    /// When the rows cannot be read; a row that does not open is skipped with a warning.
+    pub async fn register_all(&self, redactor: &warp_platform::redact::Redactor) -> sqlx::Result<usize> {
+        type Row = (Uuid, String, String, Vec<u8>, Vec<u8>);
+        let rows: Vec<Row> =
+            sqlx::query_as("select project_id, name, fingerprint, nonce, ciphertext from project_env_secrets order by project_id")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut groups: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+        for (project_id, name, fingerprint, nonce, ciphertext) in rows {
+            match self.keyring.cipher.open(&deploy_env_aad(project_id, &name, &fingerprint), &Sealed { nonce, ciphertext }) {
+                Ok(plain) => groups.entry(project_id).or_default().push(String::from_utf8_lossy(&plain).into_owned()),
+                Err(_) => tracing::warn!(project.id = %project_id, env.name = %name, "a stored deploy env value does not open"),
+            }
+        }
+        let count = groups.values().map(Vec::len).sum();
+        for (project_id, values) in groups {
+            redactor.set_secrets(&format!("deploy:{project_id}"), values);
+        }
+        Ok(count)
+    }
+
     /// Deletes the stored values of `project_id` that `current` (`name → fingerprint`) no
     /// longer refers to.
     pub async fn delete_superseded(&self, project_id: Uuid, current: &BTreeMap<String, String>) -> sqlx::Result<()> {

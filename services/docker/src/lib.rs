@@ -143,9 +143,12 @@ pub async fn run_jobs(
     jobs: JobsConfig,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    let env = warp_store::deploy_env::DeployEnvStore::new(pool.clone(), settings.keyring().clone());
+    let masked = env.register_all(settings.redactor()).await?;
+    tracing::info!(deploy_env.values = masked, "deploy env values registered with the redactor");
     let services = Arc::new(jobs::DeployServices {
         pool: pool.clone(),
-        env: warp_store::deploy_env::DeployEnvStore::new(pool.clone(), settings.keyring().clone()),
+        env,
         projects: warp_store::event_store::project_cqrs(pool.clone()),
         docker: Arc::new(client::DockerClient::new(&config.socket)),
         compose: compose::detect().await,

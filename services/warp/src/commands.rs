@@ -133,6 +133,9 @@ async fn serve_api(
     api: &ApiArgs,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
+    // The API redacts container log lines again: it must know the deploy env values too.
+    let env = warp_store::deploy_env::DeployEnvStore::new(pool.clone(), settings.keyring().clone());
+    env.register_all(settings.redactor()).await?;
     let state = warp_api::AppState::new(pool, client, names, settings).with_docker_host(api.docker.host_name.clone());
     warp_api::serve(state, api.listen, stop).await
 }

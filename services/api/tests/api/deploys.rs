@@ -429,6 +429,12 @@ async fn a_deploy_env_canary_never_leaves_the_env_file_even_when_the_failed_depl
         assert!(!String::from_utf8_lossy(&message.payload).contains(&canary), "{}", message.subject);
     }
     assert!(seen > 0, "the subscription saw the deploy's messages");
+
+    // A process that starts later (a restarted docker service or API) masks it from start-up.
+    let fresh = warp_platform::redact::Redactor::default();
+    let store = warp_store::deploy_env::DeployEnvStore::new(t.app.db.pool.clone(), t.app.settings.keyring().clone());
+    assert_eq!(store.register_all(&fresh).await.unwrap(), 1);
+    assert_eq!(fresh.redact(&format!("token={canary};")), "token=[REDACTED];");
 }
 
 #[tokio::test]

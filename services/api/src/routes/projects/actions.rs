@@ -65,6 +65,7 @@ pub async fn redeploy(
         warp_store::event_store::execute_project(&state.projects, id, ProjectCommand::SetDeployEnv { env: fingerprints }, &ctx.metadata)
             .await?;
         store.delete_superseded(id, &current).await?;
+        env_input::register(state.settings.redactor(), id, &env);
     }
     Ok(queue_action(&state, &ctx, id, DeployAction::Deploy).await?.response())
 }

@@ -107,6 +107,7 @@ pub async fn deploy_existing(
         project_names::release_new_project(&state.pool, name.as_str(), id).await?;
         return Err(error);
     }
+    env_input::register(state.settings.redactor(), id, &env);
     tracing::info!(project.id = %id, "compose project created");
     Ok(queue_action(&state, &ctx, id, DeployAction::Deploy).await?.response())
 }

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
+use uuid::Uuid;
 use warp_domain::validate::EnvVarName;
 use warp_domain::ValidationError;
 
@@ -10,6 +11,13 @@ use warp_domain::ValidationError;
 pub const MAX_VARS: usize = 100;
 /// Longest value, bytes.
 pub const MAX_VALUE_LEN: usize = 4096;
+
+/// Registers `vars` as project `project_id`'s deploy env with the redactor, replacing what it
+/// held for the project, so API error bodies and relayed log lines mask them at once.
+pub fn register(redactor: &warp_platform::redact::Redactor, project_id: Uuid, vars: &BTreeMap<EnvVarName, SecretString>) {
+    let values = vars.values().map(|v| v.expose_secret().to_owned()).collect();
+    redactor.set_secrets(&format!("deploy:{project_id}"), values);
+}
 
 /// Validates names (env var name rule) and values: at most [`MAX_VALUE_LEN`] bytes, no `'`,
 /// line break or NUL (values are written single-quoted, literally, to compose's env file).
