@@ -499,3 +499,25 @@ async fn a_first_deploy_from_a_mistyped_folder_is_fixed_by_changing_the_source_a
     let refused = t.app.update_project(&t.app.admin, &plain.to_string(), &json!({"compose_file": "compose.yaml"}), None).await;
     assert_error(refused, StatusCode::CONFLICT, "conflict").await;
 }
+
+#[tokio::test]
+async fn removing_a_project_whose_folder_is_gone_removes_its_containers_by_label() {
+    let t = Deploys::start().await;
+    let folder = t.folder("gone");
+    folder.write_all(compose_fixtures::two_service_project(free_port(), "gone\n"));
+    let (project, job) = t.deploy_existing(json!({"name": "gone", "source": {"folder": {"path": "gone"}}})).await;
+    t.finished(&job, "succeeded").await;
+    let compose = t.app.project_eventually(project, "running", |p| p["status"] == "running").await["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(containers_of(&compose).len(), 2);
+    std::fs::remove_dir_all(folder.path()).unwrap();
+
+    let job = t.action(project, "remove", None).await;
+    t.finished(&job, "succeeded").await;
+    assert!(containers_of(&compose).is_empty());
+    let label = format!("label=com.docker.compose.project={compose}");
+    assert_eq!(docker(&["network", "ls", "-q", "--filter", &label]).unwrap().trim(), "", "its network is gone too");
+    t.app.project_eventually(project, "removed", |p| p["status"] == "removed").await;
+}

@@ -37,10 +37,18 @@ impl Executor for LifecycleExecutor {
                 let settings = svc.settings.load().await.map_err(|e| JobFailure::failed(format!("reading the settings: {e:#}")))?;
                 let workspace = Workspace::new(&settings.values.workspaces_root, id).map_err(JobFailure::failed)?;
                 workspace.ensure().map_err(|e| JobFailure::failed(format!("creating the project folder: {e}")))?;
-                let dir = workspace.source_dir(&config.source).map_err(JobFailure::failed)?;
-                let file = compose_file::find(&dir, config.compose_file.as_deref()).map_err(|why| {
-                    JobFailure::failed(format!("{why}; deploy the project first"))
-                })?;
+                let file = workspace
+                    .source_dir(&config.source)
+                    .and_then(|dir| compose_file::find(&dir, config.compose_file.as_deref()));
+                let file = match (file, action) {
+                    (Ok(file), _) => file,
+                    // The source is gone: remove what compose made, by its labels.
+                    (Err(why), DeployAction::Remove | DeployAction::RemoveWithVolumes) => {
+                        job.log.system(&format!("{why}; removing the compose project's resources by label instead"));
+                        return remove_by_label(svc, job, &config.compose_project, action == DeployAction::RemoveWithVolumes).await;
+                    }
+                    (Err(why), _) => return Err(JobFailure::failed(format!("{why}; deploy the project first"))),
+                };
                 let env = svc.env_values(id, &project).await?;
                 let env_file = if env.is_empty() { None } else { Some(EnvFile::write(workspace.env_file(), &env).map_err(JobFailure::failed)?) };
                 let compose = Compose::new(&front_end, &config.compose_project, file, env_file.as_ref().map(EnvFile::path));
@@ -67,4 +75,46 @@ impl Executor for LifecycleExecutor {
         }
         .boxed()
     }
+}
+
+/// `compose down` without a compose file: every container (forced), network and, when
+/// `volumes`, volume labelled `com.docker.compose.project=<project>`, through the engine API.
+async fn remove_by_label(svc: &DeployServices, job: &JobContext, project: &str, volumes: bool) -> Result<(), JobFailure> {
+    use bollard::query_parameters::{
+        ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
+        RemoveVolumeOptions,
+    };
+    let engine = svc.docker.engine().await.map_err(|f| JobFailure::failed(f.message))?;
+    let failed = |what: &str, e: bollard::errors::Error| JobFailure::failed(format!("{what}: {e}"));
+    let filters = std::collections::HashMap::from([("label".to_owned(), vec![format!("{}={project}", super::ready::PROJECT_LABEL)])]);
+    let containers = engine
+        .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&filters).build()))
+        .await
+        .map_err(|e| failed("listing containers", e))?;
+    for container in containers {
+        let id = container.id.unwrap_or_default();
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        engine.remove_container(&id, Some(options)).await.map_err(|e| failed("removing a container", e))?;
+        job.log.system(&format!("removed container {}", crate::client::container_name(container.names.as_ref())));
+    }
+    let networks = engine
+        .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
+        .await
+        .map_err(|e| failed("listing networks", e))?;
+    for network in networks {
+        let name = network.name.unwrap_or_default();
+        engine.remove_network(&name).await.map_err(|e| failed("removing a network", e))?;
+        job.log.system(&format!("removed network {name}"));
+    }
+    if volumes {
+        let listed = engine
+            .list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .map_err(|e| failed("listing volumes", e))?;
+        for volume in listed.volumes.unwrap_or_default() {
+            engine.remove_volume(&volume.name, None::<RemoveVolumeOptions>).await.map_err(|e| failed("removing a volume", e))?;
+            job.log.system(&format!("removed volume {}", volume.name));
+        }
+    }
+    Ok(())
 }
