@@ -14,7 +14,7 @@ use warp_test_support::docker::TestContainer;
 use crate::helpers::{assert_error, Auth, TestApp};
 
 async fn get_port(app: &TestApp, path: &str) -> Value {
-    let response = app.request(Method::GET, path, Auth::Bearer(&app.member.secret)).await;
+    let response = app.request(Method::GET, path, Auth::Bearer(&app.admin.secret)).await;
     let status = response.status();
     let body: Value = response.json().await.expect("a JSON body");
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -129,6 +129,11 @@ async fn a_compose_container_holding_a_port_carries_its_warp_project() {
         assert_eq!(holder["project"], json!({ "id": project_id, "name": "Shop" }));
     }
     assert!(holders.iter().any(|h| h["host_ip"] == "0.0.0.0"), "{body}");
+
+    // A member sees the holder container, but not another user's project.
+    let response = app.request(Method::GET, &format!("/api/ports/{port}"), Auth::Bearer(&app.member.secret)).await;
+    let body: Value = response.json().await.unwrap();
+    assert!(body["holders"].as_array().unwrap().iter().all(|h| h["project"].is_null() && h["kind"] == "container"), "{body}");
 }
 
 #[tokio::test]

@@ -89,7 +89,7 @@ pub struct ProjectRef {
 )]
 pub async fn port_status(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiPath(port): ApiPath<String>,
     ApiQuery(query): ApiQuery<PortStatusQuery>,
 ) -> ApiResult<axum::Json<PortReport>> {
@@ -104,7 +104,8 @@ pub async fn port_status(
             PortHolder::HostProcess { .. } => None,
         })
         .collect();
-    let projects = projects_by_compose_project(&state.pool, &compose_projects).await?;
+    let owner = crate::access::owner_filter(&user.0);
+    let projects = projects_by_compose_project(&state.pool, &compose_projects, owner.as_deref()).await?;
     let holders: Vec<PortHolderView> = status.holders.into_iter().map(|h| view(h, &projects)).collect();
     Ok(axum::Json(PortReport { port: status.port, protocol: status.protocol, free: holders.is_empty(), holders }))
 }
@@ -123,14 +124,23 @@ fn view(holder: PortHolder, projects: &[(String, ProjectRef)]) -> PortHolderView
 }
 
 /// The Warp projects (from the projects read model) whose compose project is one of `names`,
-/// as (compose project, project) pairs.
-pub async fn projects_by_compose_project(pool: &PgPool, names: &[String]) -> Result<Vec<(String, ProjectRef)>, sqlx::Error> {
+/// as (compose project, project) pairs; only `owner`'s projects when given (a member sees the
+/// holder container, not another user's project).
+pub async fn projects_by_compose_project(
+    pool: &PgPool,
+    names: &[String],
+    owner: Option<&str>,
+) -> Result<Vec<(String, ProjectRef)>, sqlx::Error> {
     if names.is_empty() {
         return Ok(Vec::new());
     }
     let rows: Vec<(String, Uuid, String)> =
-        sqlx::query_as("select compose_project, id, name from projects where compose_project = any($1)")
-            .bind(names)
+        sqlx::query_as(
+            "select compose_project, id, name from projects
+              where compose_project = any($1) and ($2::text is null or created_by = $2)",
+        )
+        .bind(names)
+        .bind(owner)
             .fetch_all(pool)
             .await?;
     Ok(rows.into_iter().map(|(compose, id, name)| (compose, ProjectRef { id, name })).collect())
