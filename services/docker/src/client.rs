@@ -112,6 +112,25 @@ fn unreachable(socket: &str, why: &dyn std::fmt::Display) -> DockerFailure {
     }
 }
 
+/// The ports of a container list entry that are published on the host, ordered by host port
+/// and address (exposed but unpublished ports are left out).
+pub fn published_ports(ports: Option<Vec<bollard::models::PortSummary>>) -> Vec<PublishedPort> {
+    let mut published: Vec<PublishedPort> = ports
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            Some(PublishedPort {
+                host_ip: p.ip.unwrap_or_default(),
+                host_port: p.public_port?,
+                container_port: p.private_port,
+                protocol: p.typ.map_or_else(|| "tcp".to_owned(), |t| t.to_string()),
+            })
+        })
+        .collect();
+    published.sort_by(|a, b| (a.host_port, &a.host_ip).cmp(&(b.host_port, &b.host_ip)));
+    published
+}
+
 /// The container's name without Docker's leading `/`.
 pub fn container_name(names: Option<&Vec<String>>) -> String {
     names.and_then(|n| n.first()).map(|n| n.trim_start_matches('/').to_owned()).unwrap_or_default()
@@ -132,20 +151,7 @@ fn summary(
         .and_then(|s| s.started_at.as_deref())
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc));
-    let mut ports: Vec<PublishedPort> = c
-        .ports
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| {
-            Some(PublishedPort {
-                host_ip: p.ip.unwrap_or_default(),
-                host_port: p.public_port?,
-                container_port: p.private_port,
-                protocol: p.typ.map_or_else(|| "tcp".to_owned(), |t| t.to_string()),
-            })
-        })
-        .collect();
-    ports.sort_by(|a, b| (a.host_port, &a.host_ip).cmp(&(b.host_port, &b.host_ip)));
+    let ports = published_ports(c.ports);
     ContainerSummary {
         id: c.id.unwrap_or_default(),
         name: container_name(c.names.as_ref()),

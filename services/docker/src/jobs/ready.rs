@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder};
 use futures::StreamExt as _;
-use warp_events::docker::PublishedPort;
 use warp_events::project::DeployedService;
 use warp_jobs::{JobContext, JobFailure};
 
-use crate::client::{container_name, DockerClient};
+use crate::client::{container_name, published_ports, DockerClient};
 
 /// How often the containers are checked.
 const POLL: Duration = Duration::from_millis(500);
@@ -126,21 +125,7 @@ async fn inspect_project(docker: &DockerClient, project: &str) -> Result<Vec<Ins
             .map(|s| s.to_string())
             .filter(|s| !s.is_empty() && s != "none");
         let labels = c.labels.clone().unwrap_or_default();
-        let mut ports: Vec<PublishedPort> = c
-            .ports
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| {
-                Some(PublishedPort {
-                    host_ip: p.ip.unwrap_or_default(),
-                    host_port: p.public_port?,
-                    container_port: p.private_port,
-                    protocol: p.typ.map_or_else(|| "tcp".to_owned(), |t| t.to_string()),
-                })
-            })
-            .collect();
-        ports.sort_by(|a, b| (a.host_port, &a.host_ip).cmp(&(b.host_port, &b.host_ip)));
+        let ports = published_ports(c.ports.clone());
         out.push(Inspected {
             service: DeployedService {
                 service: labels.get(SERVICE_LABEL).cloned().unwrap_or_default(),
