@@ -14,10 +14,13 @@ RUN cargo build --release -p warp --locked \
  && install -m 0755 target/release/warp /usr/local/bin/warp
 
 FROM debian:bookworm-slim
+# Deploys run git (https and ssh remotes) and compose against the host's Docker Engine through
+# its socket: Debian's docker CLI (docker.io) and docker-compose (v1); a `docker compose` v2
+# plugin on the PATH is preferred when present.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates git openssh-client docker.io docker-compose \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin warp
+ && useradd --system --uid 10001 --create-home --home-dir /home/warp --shell /usr/sbin/nologin warp
 COPY --from=builder /usr/local/bin/warp /usr/local/bin/warp
 USER warp
 # Inside a container the API must listen on all interfaces to be reachable through a port mapping.
