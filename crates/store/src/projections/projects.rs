@@ -216,7 +216,14 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
             .await?;
         }
         ProjectEvent::RouteRequested { .. } => {
-            sqlx::query("update projects set version = $2, updated_at = $3 where id = $1")
+            // A quick service whose check passed is running; for compose projects the deploy
+            // outcome already said so.
+            sqlx::query(
+                "update projects set version = $2, updated_at = $3,
+                        status = case when kind = 'quick_service' then 'running' else status end,
+                        last_error = case when kind = 'quick_service' then null else last_error end
+                  where id = $1",
+            )
                 .bind(id)
                 .bind(seq)
                 .bind(at)

@@ -359,6 +359,18 @@ async fn a_quick_service_for_a_running_container_checks_its_port_and_requests_th
     let project: Uuid = accepted["project_id"].as_str().unwrap().parse().unwrap();
     let routes = payloads(&t.app, project, "RouteRequested").await;
     assert_eq!(routes, [json!({"subdomain": "quick", "service_url": format!("http://{}:8080", container.name)})]);
+    let view = t.app.project_eventually(project, "running", |p| p["status"] == "running").await;
+    assert_eq!(view["kind"], "quick_service");
+
+    // A host port nobody answers on: the job fails and says so on the project.
+    let silent = free_port();
+    let response = t.app.quick_service(&t.app.admin, &json!({"name": "silent", "host_port": silent, "subdomain": "silent"})).await;
+    let accepted: Value = response.json().await.unwrap();
+    let failed = t.finished(accepted["job_id"].as_str().unwrap(), "failed").await.to_string();
+    assert!(failed.contains("nothing answers"), "{failed}");
+    let silent_project: Uuid = accepted["project_id"].as_str().unwrap().parse().unwrap();
+    let view = t.app.project_eventually(silent_project, "the failure is shown", |p| p["last_error"].is_string()).await;
+    assert_eq!(view["status"], "created");
 
     // A host port that answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -26,56 +26,78 @@ impl Executor for QuickServiceExecutor {
             let svc = &self.0;
             let id = super::project_id(job)?;
             let project = svc.project(id).await?;
-            let target = project.quick_service.clone().ok_or_else(|| JobFailure::failed("the project is not a quick service"))?;
-            let service_url = match target {
-                QuickServiceTarget::HostPort { host_port } => {
-                    let addresses = [SocketAddr::from(([127, 0, 0, 1], host_port)), SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, host_port))];
-                    answers(job, &addresses).await?;
-                    format!("http://localhost:{host_port}")
+            let result = check(svc, job, &project).await;
+            match result {
+                Ok(service_url) => {
+                    job.log.system(&format!("the service answers; requesting route to {service_url}"));
+                    svc.record(job, id, ProjectCommand::RequestRoute { service_url }).await
                 }
-                QuickServiceTarget::Container { container, target_port } => {
-                    let engine = svc.docker.engine().await.map_err(|f| JobFailure::failed(f.message))?;
-                    let inspected = engine
-                        .inspect_container(&container, None::<InspectContainerOptions>)
-                        .await
-                        .map_err(|e| JobFailure::failed(format!("container {container}: {e}")))?;
-                    let running = inspected.state.as_ref().and_then(|s| s.running).unwrap_or(false);
-                    if !running {
-                        return Err(JobFailure::failed(format!("container {container} is not running")));
-                    }
-                    let name = inspected.name.clone().unwrap_or_default().trim_start_matches('/').to_owned();
-                    let settings = inspected.network_settings.clone().unwrap_or_default();
-                    let published = settings
-                        .ports
-                        .clone()
-                        .unwrap_or_default()
-                        .get(&format!("{target_port}/tcp"))
-                        .cloned()
-                        .flatten()
-                        .and_then(|bindings| bindings.into_iter().find_map(|b| b.host_port?.parse::<u16>().ok()));
-                    let ips: Vec<SocketAddr> = settings
-                        .networks
-                        .unwrap_or_default()
-                        .values()
-                        .filter_map(|n| n.ip_address.as_deref()?.parse::<IpAddr>().ok())
-                        .map(|ip| SocketAddr::new(ip, target_port))
-                        .collect();
-                    let mut addresses = ips;
-                    if let Some(port) = published {
-                        addresses.push(SocketAddr::from(([127, 0, 0, 1], port)));
-                    }
-                    answers(job, &addresses).await?;
-                    match published {
-                        Some(port) => format!("http://localhost:{port}"),
-                        None => format!("http://{name}:{target_port}"),
-                    }
+                Err(failure) => {
+                    let message = svc.failure_message(&failure, "cancelled or timed out");
+                    let record = ProjectCommand::RecordDeploymentFailed {
+                        job_id: job.job_id,
+                        message,
+                        containers_changed: false,
+                        rolled_back_to: None,
+                    };
+                    svc.record(job, id, record).await?;
+                    Err(failure)
                 }
-            };
-            job.log.system(&format!("the service answers; requesting route to {service_url}"));
-            svc.record(job, id, ProjectCommand::RequestRoute { service_url }).await
+            }
         }
         .boxed()
     }
+}
+
+/// The service URL of the quick service `project`, once its container runs and its port
+/// answers (or its host port answers).
+async fn check(svc: &DeployServices, job: &JobContext, project: &warp_domain::Project) -> Result<String, JobFailure> {
+    let target = project.quick_service.clone().ok_or_else(|| JobFailure::failed("the project is not a quick service"))?;
+    let service_url = match target {
+        QuickServiceTarget::HostPort { host_port } => {
+            let addresses = [SocketAddr::from(([127, 0, 0, 1], host_port)), SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, host_port))];
+            answers(job, &addresses).await?;
+            format!("http://localhost:{host_port}")
+        }
+        QuickServiceTarget::Container { container, target_port } => {
+            let engine = svc.docker.engine().await.map_err(|f| JobFailure::failed(f.message))?;
+            let inspected = engine
+                .inspect_container(&container, None::<InspectContainerOptions>)
+                .await
+                .map_err(|e| JobFailure::failed(format!("container {container}: {e}")))?;
+            let running = inspected.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+            if !running {
+                return Err(JobFailure::failed(format!("container {container} is not running")));
+            }
+            let name = inspected.name.clone().unwrap_or_default().trim_start_matches('/').to_owned();
+            let settings = inspected.network_settings.clone().unwrap_or_default();
+            let published = settings
+                .ports
+                .clone()
+                .unwrap_or_default()
+                .get(&format!("{target_port}/tcp"))
+                .cloned()
+                .flatten()
+                .and_then(|bindings| bindings.into_iter().find_map(|b| b.host_port?.parse::<u16>().ok()));
+            let ips: Vec<SocketAddr> = settings
+                .networks
+                .unwrap_or_default()
+                .values()
+                .filter_map(|n| n.ip_address.as_deref()?.parse::<IpAddr>().ok())
+                .map(|ip| SocketAddr::new(ip, target_port))
+                .collect();
+            let mut addresses = ips;
+            if let Some(port) = published {
+                addresses.push(SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+            answers(job, &addresses).await?;
+            match published {
+                Some(port) => format!("http://localhost:{port}"),
+                None => format!("http://{name}:{target_port}"),
+            }
+        }
+    };
+    Ok(service_url)
 }
 
 /// Waits until one of `addresses` accepts a TCP connection.
