@@ -145,3 +145,21 @@ async fn a_secret_setting_printed_by_a_container_is_redacted_from_its_log_stream
     assert!(texts(&lines).contains(&"token [REDACTED]"), "{lines:?}");
     assert!(lines.iter().all(|l| !l.to_string().contains(&canary)));
 }
+
+#[tokio::test]
+async fn lines_after_a_line_docker_split_keep_arriving_in_order_and_once() {
+    let app = TestApp::spawn_with_docker().await;
+    let script = "head -c 70000 /dev/zero | tr '\\0' y; echo\necho oops >&2\nsleep 3; for i in 1 2 3; do echo late$i; sleep 1; done\nexec sleep 3600";
+    let container = TestContainer::run("warp-split", &[], script);
+    // The split line is already in the log when the stream opens; later lines follow live.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (mut reader, _) = open(&app, &format!("filter={}", container.name)).await;
+    let lines = lines_until(&mut reader, "late3").await;
+    let all = texts(&lines);
+    let long = all.iter().position(|l| l.starts_with('y')).expect("the long line");
+    assert_eq!(all[long], format!("{} …[truncated]", "y".repeat(64 * 1024)));
+    let oops = all.iter().position(|l| *l == "oops").expect("oops");
+    assert!(long < oops, "the long line comes before the later one: {:?}", &all.iter().map(|l| &l[..l.len().min(8)]).collect::<Vec<_>>());
+    let late: Vec<&&str> = all.iter().filter(|l| l.starts_with("late")).collect();
+    assert_eq!(late, [&"late1", &"late2", &"late3"], "each later line once, in order");
+}
