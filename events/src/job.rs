@@ -11,27 +11,94 @@ pub const AGGREGATE_TYPE: &str = "job";
 
 /// What a job does, with its typed input. Serialised as `{"type":"deploy","project_id":"…"}`.
 /// There is no free-form command: each type names one action whose details live on the
-/// project it targets.
+/// project it targets. Each variant wraps the input struct of its type, which is what that
+/// type's executor receives (see [`TypedJobInput`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobInput {
     /// Build and start the project's compose services (`docker compose up --build -d`).
-    Deploy { project_id: Uuid },
+    Deploy(DeployInput),
     /// Create the project's GitHub repository from its template and clone it.
-    CreateFromTemplate { project_id: Uuid },
+    CreateFromTemplate(CreateFromTemplateInput),
     /// Check the container or host port a quick-service project exposes.
-    QuickService { project_id: Uuid },
+    QuickService(QuickServiceInput),
     /// Create or update the project's DNS record and tunnel ingress rule.
-    PublishRoute { project_id: Uuid },
+    PublishRoute(PublishRouteInput),
     /// Restart the configured cloudflared so it reads its configuration again.
-    RestartTunnel {},
+    RestartTunnel(RestartTunnelInput),
     /// Stop the project's compose services (`compose stop`).
-    Stop { project_id: Uuid },
+    Stop(StopInput),
     /// Start the project's stopped compose services (`compose start`).
-    Start { project_id: Uuid },
+    Start(StartInput),
     /// Remove the project's containers and networks (`compose down`), and its named volumes
     /// when `volumes` is true.
-    Remove { project_id: Uuid, volumes: bool },
+    Remove(RemoveInput),
+}
+
+/// The id of the job that the event with message id `message_id` (see
+/// [`crate::subjects::message_id`]) causes, of type `job_type`: a UUIDv5 of both, so a handler
+/// that sees the same event again queues the same job id, which the `Job` aggregate refuses to
+/// queue twice.
+pub fn job_id_for_event(message_id: &str, job_type: JobType) -> Uuid {
+    /// Namespace of job ids derived from events (a random UUID, fixed forever).
+    const NAMESPACE: Uuid = Uuid::from_u128(0x5f0c_8a43_9d2e_4b71_a6c3_1e7d_2b90_4f18);
+    Uuid::new_v5(&NAMESPACE, format!("{message_id}/{}", job_type.as_str()).as_bytes())
+}
+
+/// The input of one job type: what its executor is given. Implemented by each `*Input`
+/// struct below.
+pub trait TypedJobInput: Into<JobInput> + Clone + Send + Sync + Sized + 'static {
+    /// The type whose input this is.
+    const JOB_TYPE: JobType;
+    /// This type's input, when `input` is of this type.
+    fn from_input(input: JobInput) -> Option<Self>;
+}
+
+macro_rules! typed_inputs {
+    ($($(#[$doc:meta])* $variant:ident($input:ident) { $($(#[$fdoc:meta])* $field:ident: $ty:ty),* $(,)? })*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+        pub struct $input { $($(#[$fdoc])* pub $field: $ty),* }
+
+        impl From<$input> for JobInput {
+            fn from(input: $input) -> Self {
+                JobInput::$variant(input)
+            }
+        }
+
+        impl TypedJobInput for $input {
+            const JOB_TYPE: JobType = JobType::$variant;
+            fn from_input(input: JobInput) -> Option<Self> {
+                match input {
+                    JobInput::$variant(input) => Some(input),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+typed_inputs! {
+    /// Input of `deploy`.
+    Deploy(DeployInput) { project_id: Uuid }
+    /// Input of `create_from_template`.
+    CreateFromTemplate(CreateFromTemplateInput) { project_id: Uuid }
+    /// Input of `quick_service`.
+    QuickService(QuickServiceInput) { project_id: Uuid }
+    /// Input of `publish_route`.
+    PublishRoute(PublishRouteInput) { project_id: Uuid }
+    /// Input of `restart_tunnel`.
+    RestartTunnel(RestartTunnelInput) {}
+    /// Input of `stop`.
+    Stop(StopInput) { project_id: Uuid }
+    /// Input of `start`.
+    Start(StartInput) { project_id: Uuid }
+    /// Input of `remove`.
+    Remove(RemoveInput) {
+        project_id: Uuid,
+        /// Also delete the compose project's named volumes.
+        volumes: bool,
+    }
 }
 
 /// The job types, as filter values and log labels.
@@ -106,32 +173,57 @@ impl JobType {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_id_derived_from_an_event_is_stable_and_differs_by_event_and_type() {
+        let a = job_id_for_event("project:1:3", JobType::PublishRoute);
+        assert_eq!(a, job_id_for_event("project:1:3", JobType::PublishRoute));
+        assert_ne!(a, job_id_for_event("project:1:4", JobType::PublishRoute));
+        assert_ne!(a, job_id_for_event("project:1:3", JobType::Deploy));
+    }
+
+    #[test]
+    fn typed_inputs_keep_the_flat_wire_shape() {
+        let input: JobInput = RemoveInput { project_id: Uuid::nil(), volumes: true }.into();
+        let json = serde_json::to_value(&input).unwrap();
+        assert_eq!(json, serde_json::json!({"type": "remove", "project_id": Uuid::nil(), "volumes": true}));
+        assert_eq!(serde_json::from_value::<JobInput>(json).unwrap(), input);
+        let tunnel = serde_json::to_value(JobInput::from(RestartTunnelInput {})).unwrap();
+        assert_eq!(tunnel, serde_json::json!({"type": "restart_tunnel"}));
+        assert_eq!(RemoveInput::from_input(input.clone()), Some(RemoveInput { project_id: Uuid::nil(), volumes: true }));
+        assert_eq!(DeployInput::from_input(input), None);
+    }
+}
+
 impl JobInput {
     /// The job's type.
     pub fn job_type(&self) -> JobType {
         match self {
-            JobInput::Deploy { .. } => JobType::Deploy,
-            JobInput::CreateFromTemplate { .. } => JobType::CreateFromTemplate,
-            JobInput::QuickService { .. } => JobType::QuickService,
-            JobInput::PublishRoute { .. } => JobType::PublishRoute,
-            JobInput::RestartTunnel {} => JobType::RestartTunnel,
-            JobInput::Stop { .. } => JobType::Stop,
-            JobInput::Start { .. } => JobType::Start,
-            JobInput::Remove { .. } => JobType::Remove,
+            JobInput::Deploy(_) => JobType::Deploy,
+            JobInput::CreateFromTemplate(_) => JobType::CreateFromTemplate,
+            JobInput::QuickService(_) => JobType::QuickService,
+            JobInput::PublishRoute(_) => JobType::PublishRoute,
+            JobInput::RestartTunnel(_) => JobType::RestartTunnel,
+            JobInput::Stop(_) => JobType::Stop,
+            JobInput::Start(_) => JobType::Start,
+            JobInput::Remove(_) => JobType::Remove,
         }
     }
 
     /// The project the job acts on, if any.
     pub fn project_id(&self) -> Option<Uuid> {
         match self {
-            JobInput::Deploy { project_id }
-            | JobInput::CreateFromTemplate { project_id }
-            | JobInput::QuickService { project_id }
-            | JobInput::PublishRoute { project_id }
-            | JobInput::Stop { project_id }
-            | JobInput::Start { project_id }
-            | JobInput::Remove { project_id, .. } => Some(*project_id),
-            JobInput::RestartTunnel {} => None,
+            JobInput::Deploy(DeployInput { project_id })
+            | JobInput::CreateFromTemplate(CreateFromTemplateInput { project_id })
+            | JobInput::QuickService(QuickServiceInput { project_id })
+            | JobInput::PublishRoute(PublishRouteInput { project_id })
+            | JobInput::Stop(StopInput { project_id })
+            | JobInput::Start(StartInput { project_id })
+            | JobInput::Remove(RemoveInput { project_id, .. }) => Some(*project_id),
+            JobInput::RestartTunnel(_) => None,
         }
     }
 
@@ -162,10 +254,14 @@ pub enum JobErrorKind {
 /// Every fact about a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum JobEvent {
-    /// A job was queued. `project_id` repeats the input's project for read models and audit.
+    /// A job was queued. `project_id` repeats the input's project for read models and audit;
+    /// `target` is [`JobInput::target`] (absent from events of version 1.0, whose target the
+    /// read model derives by the same rule).
     JobQueued {
         input: JobInput,
         project_id: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
         /// Limit on one attempt's run time, seconds.
         timeout_seconds: u64,
         /// Most attempts (1 unless the type is retry-safe).
@@ -217,6 +313,7 @@ impl DomainEvent for JobEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_owned()
+        // 1.1: `JobQueued.target`.
+        "1.1".to_owned()
     }
 }

@@ -27,6 +27,6 @@ pub mod settings;
 pub mod subjects;
 
 pub use envelope::{EventEnvelope, EventMetadata};
-pub use job::{JobErrorKind, JobEvent, JobInput, JobType};
+pub use job::{JobErrorKind, JobEvent, JobInput, JobType, TypedJobInput};
 pub use project::ProjectEvent;
 pub use settings::{SecretName, SettingValues, SettingsEvent};

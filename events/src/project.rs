@@ -63,10 +63,20 @@ pub enum ProjectEvent {
         containers_changed: bool,
         rolled_back_to: Option<String>,
     },
-    /// Job `job_id` stopped the project's containers (`compose stop`).
-    ProjectStopped { job_id: Uuid },
-    /// Job `job_id` started the project's stopped containers (`compose start`).
-    ProjectStarted { job_id: Uuid },
+    /// Job `job_id` stopped the project's containers (`compose stop`). `services`: the
+    /// containers as the engine showed them afterwards (absent in events before 2026-12-02).
+    ProjectStopped {
+        job_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        services: Option<Vec<DeployedService>>,
+    },
+    /// Job `job_id` started the project's stopped containers (`compose start`). `services` as
+    /// in `ProjectStopped`.
+    ProjectStarted {
+        job_id: Uuid,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        services: Option<Vec<DeployedService>>,
+    },
     /// Job `job_id` removed the project's containers and networks (`compose down`), and its
     /// named volumes when `volumes_removed`.
     ProjectRemoved { job_id: Uuid, volumes_removed: bool },
@@ -114,6 +124,20 @@ pub enum DeployAction {
     Remove,
     /// `compose down --volumes`.
     RemoveWithVolumes,
+}
+
+impl DeployAction {
+    /// The input of the job that carries `self` out on project `project_id`.
+    pub fn job_input(self, project_id: Uuid) -> crate::JobInput {
+        use crate::job::{DeployInput, RemoveInput, StartInput, StopInput};
+        match self {
+            DeployAction::Deploy => DeployInput { project_id }.into(),
+            DeployAction::Stop => StopInput { project_id }.into(),
+            DeployAction::Start => StartInput { project_id }.into(),
+            DeployAction::Remove => RemoveInput { project_id, volumes: false }.into(),
+            DeployAction::RemoveWithVolumes => RemoveInput { project_id, volumes: true }.into(),
+        }
+    }
 }
 
 /// One container of a deployed compose service.

@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
 
     // 3. Consumers catch up.
     let started = Instant::now();
-    tokio::spawn(warp_audit::run(
+    tokio::spawn(warp_read_models::run(
         db.pool.clone(),
         nats.client.clone(),
         nats.names.clone(),

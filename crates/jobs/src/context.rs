@@ -4,16 +4,16 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use warp_events::JobInput;
+use warp_events::JobType;
 
 use crate::log::JobLog;
-use crate::process::{self, ProcessSpec};
+use crate::process::{self, ProcessSpec, Supervision};
 use crate::JobFailure;
 
-/// One running attempt of a job.
+/// One running attempt of a job. The job's typed input is given to the executor beside it.
 pub struct JobContext {
     pub job_id: Uuid,
-    pub input: JobInput,
+    pub job_type: JobType,
     /// 1-based attempt number.
     pub attempt: u32,
     pub log: JobLog,
@@ -27,10 +27,14 @@ impl JobContext {
         &self.cancel
     }
 
+    fn supervision(&self) -> Supervision<'_> {
+        Supervision { job_id: self.job_id, log: &self.log, cancel: &self.cancel, grace: self.kill_grace }
+    }
+
     /// Runs `spec` to completion with the job's cancel applied; a non-zero exit is a failure
     /// naming the program and its exit status.
     pub async fn run(&self, spec: &ProcessSpec) -> Result<(), JobFailure> {
-        let status = process::run(spec, &self.log, &self.cancel, self.kill_grace).await?;
+        let status = process::run(spec, self.supervision()).await?;
         if status.success() {
             Ok(())
         } else {
@@ -42,7 +46,7 @@ impl JobContext {
     /// Runs `spec` like [`JobContext::run`] and returns its stdout, which is not logged
     /// (stderr is).
     pub async fn output(&self, spec: &ProcessSpec) -> Result<Vec<u8>, JobFailure> {
-        let (status, stdout) = process::run_captured(spec, &self.log, &self.cancel, self.kill_grace).await?;
+        let (status, stdout) = process::run_captured(spec, self.supervision()).await?;
         if status.success() {
             Ok(stdout)
         } else {

@@ -1,6 +1,10 @@
 //! What a service implements to run one job type.
 
+use std::future::Future;
+
 use futures::future::BoxFuture;
+use futures::FutureExt as _;
+use warp_events::{JobInput, TypedJobInput};
 
 use crate::JobContext;
 
@@ -20,9 +24,35 @@ impl JobFailure {
     }
 }
 
-/// Runs jobs of one type. Executors must stop promptly when [`JobContext::cancelled`] trips
-/// (processes started with [`JobContext::run`] are killed for them).
+/// Runs the jobs of one type: the type whose input is [`Executor::Input`] (e.g.
+/// `warp_events::job::DeployInput` for `deploy`). Written like the consumer kit's `Handler`:
+/// a plain `async fn` in the impl, whose future must be `Send`.
+///
+/// Executors must stop promptly when [`JobContext::cancelled`] trips (processes started with
+/// [`JobContext::run`] are killed for them).
 pub trait Executor: Send + Sync + 'static {
-    /// Runs one attempt.
-    fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>>;
+    /// The input of the job type this executor runs.
+    type Input: TypedJobInput;
+
+    /// Runs one attempt of a job with `input`.
+    fn run(&self, input: Self::Input, job: &JobContext) -> impl Future<Output = Result<(), JobFailure>> + Send;
+}
+
+/// An [`Executor`] with its input type erased, as the runner keeps them.
+pub(crate) trait AnyExecutor: Send + Sync + 'static {
+    fn run<'a>(&'a self, input: JobInput, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>>;
+}
+
+impl<E: Executor> AnyExecutor for E {
+    fn run<'a>(&'a self, input: JobInput, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
+        match E::Input::from_input(input) {
+            Some(input) => Executor::run(self, input, job).boxed(),
+            // The runner looks executors up by the input's type, so this is a bug.
+            None => futures::future::ready(Err(JobFailure::failed(format!(
+                "the {} executor was given another type's input",
+                E::Input::JOB_TYPE.as_str()
+            ))))
+            .boxed(),
+        }
+    }
 }

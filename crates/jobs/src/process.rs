@@ -1,20 +1,32 @@
 //! Processes of a job: argument lists only (never a shell), each in its own process group so
 //! cancel and timeout kill everything it started.
+//!
+//! Every process a job starts carries `WARP_JOB_ID=<job id>` in its environment, which its own
+//! children inherit (git's helpers, compose's plugins and builders). When a worker dies without
+//! cleaning up (SIGKILL, a crash, the machine's OOM killer), its process groups live on; the
+//! worker that recovers the job finds them by that variable in `/proc/<pid>/environ` and kills
+//! them ([`kill_orphans`]) before the job is re-queued or failed. A variable survives where a
+//! pid or process group would not be trustworthy: pids are reused, and a process may leave its
+//! group with `setsid`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 use warp_events::logs::LogStream;
 
 use crate::lines::LineSplitter;
 use crate::log::JobLog;
 use crate::JobFailure;
+
+/// The environment variable naming the job a process belongs to.
+pub const JOB_ID_ENV: &str = "WARP_JOB_ID";
 
 /// Variables a job process inherits from the panel; everything else is cleared.
 pub const INHERITED_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOCKER_HOST", "SSL_CERT_FILE", "SSL_CERT_DIR"];
@@ -51,15 +63,25 @@ impl ProcessSpec {
     }
 }
 
-/// Runs `spec` with a cleared environment (only [`INHERITED_ENV`] and `spec.env`), logging its
-/// stdout and stderr line by line. When `cancel` trips, the process
+/// What supervises one process: the job it belongs to, its log, its cancel and the grace
+/// period between SIGTERM and SIGKILL.
+#[derive(Clone, Copy)]
+pub struct Supervision<'a> {
+    pub job_id: Uuid,
+    pub log: &'a JobLog,
+    pub cancel: &'a CancellationToken,
+    pub grace: Duration,
+}
+
+/// Runs `spec` with a cleared environment (only [`INHERITED_ENV`], [`JOB_ID_ENV`] and
+/// `spec.env`), logging its stdout and stderr line by line. When `cancel` trips, the process
 /// group gets SIGTERM, then SIGKILL after `grace`, and the result is [`JobFailure::Stopped`].
 /// When the process exits, whatever it left running in its group is killed too.
 ///
 /// # Errors
 /// [`JobFailure::Failed`] when the program cannot be started; [`JobFailure::Stopped`] on cancel.
-pub async fn run(spec: &ProcessSpec, log: &JobLog, cancel: &CancellationToken, grace: Duration) -> Result<ExitStatus, JobFailure> {
-    run_with(spec, log, cancel, grace, false).await.map(|(status, _)| status)
+pub async fn run(spec: &ProcessSpec, watch: Supervision<'_>) -> Result<ExitStatus, JobFailure> {
+    run_with(spec, watch, false).await.map(|(status, _)| status)
 }
 
 /// Most stdout bytes [`run_captured`] keeps; more fails the run.
@@ -71,13 +93,8 @@ pub const MAX_CAPTURED: usize = 16 * 1024 * 1024;
 ///
 /// # Errors
 /// As [`run`], and [`JobFailure::Failed`] when stdout passes [`MAX_CAPTURED`] bytes.
-pub async fn run_captured(
-    spec: &ProcessSpec,
-    log: &JobLog,
-    cancel: &CancellationToken,
-    grace: Duration,
-) -> Result<(ExitStatus, Vec<u8>), JobFailure> {
-    let (status, stdout) = run_with(spec, log, cancel, grace, true).await?;
+pub async fn run_captured(spec: &ProcessSpec, watch: Supervision<'_>) -> Result<(ExitStatus, Vec<u8>), JobFailure> {
+    let (status, stdout) = run_with(spec, watch, true).await?;
     let stdout = stdout.unwrap_or_default();
     if stdout.len() > MAX_CAPTURED {
         let program = spec.program.to_string_lossy();
@@ -86,13 +103,8 @@ pub async fn run_captured(
     Ok((status, stdout))
 }
 
-async fn run_with(
-    spec: &ProcessSpec,
-    log: &JobLog,
-    cancel: &CancellationToken,
-    grace: Duration,
-    capture_stdout: bool,
-) -> Result<(ExitStatus, Option<Vec<u8>>), JobFailure> {
+async fn run_with(spec: &ProcessSpec, watch: Supervision<'_>, capture_stdout: bool) -> Result<(ExitStatus, Option<Vec<u8>>), JobFailure> {
+    let Supervision { job_id, log, cancel, grace } = watch;
     let mut command = tokio::process::Command::new(&spec.program);
     command
         .args(&spec.args)
@@ -101,6 +113,7 @@ async fn run_with(
         .env_clear()
         .envs(INHERITED_ENV.iter().filter_map(|key| std::env::var_os(key).map(|value| (*key, value))))
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env(JOB_ID_ENV, job_id.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -179,4 +192,30 @@ async fn pump(mut source: impl AsyncRead + Unpin, log: JobLog, stream: LogStream
     if let Some(line) = splitter.finish() {
         log.line(stream, &line);
     }
+}
+
+/// Kills (SIGKILL) every process on this machine whose environment says it belongs to job
+/// `job_id` ([`JOB_ID_ENV`]), and returns how many there were. Used when a job is recovered
+/// from a worker that died: whatever it started must not run on (a half-finished `compose up`,
+/// a build). Processes whose environment cannot be read (another user's, or gone meanwhile)
+/// are skipped; this process itself never matches.
+pub fn kill_orphans(job_id: Uuid) -> usize {
+    let needle = format!("{JOB_ID_ENV}={job_id}");
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    let mut killed = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        if pid == me {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        if environ.split(|b| *b == 0).any(|var| var == needle.as_bytes()) {
+            let Ok(raw) = i32::try_from(pid) else { continue };
+            if kill(Pid::from_raw(raw), Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+    }
+    killed
 }

@@ -17,8 +17,9 @@ use warp_platform::Shutdown;
 use warp_store::event_store::{self, JobCqrs};
 use warp_store::projections::jobs::{self, JobView};
 
+use crate::executor::AnyExecutor;
 use crate::log::JobLog;
-use crate::{Executor, JobContext, JobFailure};
+use crate::{process, Executor, JobContext, JobFailure};
 
 /// Extra time, beyond the kill grace period, an executor gets to return after its job stopped.
 const STOP_MARGIN: Duration = Duration::from_secs(5);
@@ -62,7 +63,7 @@ pub struct Runner {
     nats: async_nats::Client,
     redactor: Redactor,
     cqrs: JobCqrs,
-    executors: HashMap<JobType, Arc<dyn Executor>>,
+    executors: HashMap<JobType, Arc<dyn AnyExecutor>>,
     config: RunnerConfig,
     /// Jobs this runner is running: id → target.
     running: Mutex<HashMap<Uuid, String>>,
@@ -83,9 +84,10 @@ impl Runner {
         Self { pool, nats, redactor, cqrs, executors: HashMap::new(), config, running: Mutex::default() }
     }
 
-    /// Runs jobs of `job_type` with `executor`.
-    pub fn register(mut self, job_type: JobType, executor: impl Executor) -> Self {
-        self.executors.insert(job_type, Arc::new(executor));
+    /// Runs jobs of the type `E::Input` belongs to with `executor` (a later registration for
+    /// the same type replaces an earlier one).
+    pub fn register<E: Executor>(mut self, executor: E) -> Self {
+        self.executors.insert(<E::Input as warp_events::TypedJobInput>::JOB_TYPE, Arc::new(executor));
         self
     }
 
@@ -206,10 +208,11 @@ impl Runner {
             stop.clone(),
         ));
         let input: Option<JobInput> = serde_json::from_value(job.input.clone()).ok();
-        let result = match (input, JobType::parse(&job.job_type).and_then(|t| self.executors.get(&t))) {
-            (Some(input), Some(executor)) => {
-                let context = JobContext { job_id: job.id, input, attempt, log: log.clone(), cancel: cancel.clone(), kill_grace: self.config.kill_grace };
-                self.run_guarded(executor.as_ref(), &context).await
+        let result = match (input, JobType::parse(&job.job_type).and_then(|t| self.executors.get(&t).map(|e| (t, e)))) {
+            (Some(input), Some((job_type, executor))) => {
+                let context =
+                    JobContext { job_id: job.id, job_type, attempt, log: log.clone(), cancel: cancel.clone(), kill_grace: self.config.kill_grace };
+                self.run_guarded(executor.as_ref(), input, &context).await
             }
             _ => Err(JobFailure::failed(format!("no executor for job type {}", job.job_type))),
         };
@@ -253,8 +256,8 @@ impl Runner {
     /// attempt) nor outlive its stop: once the job's token trips, the executor gets the kill
     /// grace period plus [`STOP_MARGIN`] to return, then it is dropped (which kills the
     /// processes it still has).
-    async fn run_guarded(&self, executor: &dyn Executor, context: &JobContext) -> Result<(), JobFailure> {
-        let run = std::panic::AssertUnwindSafe(executor.run(context)).catch_unwind();
+    async fn run_guarded(&self, executor: &dyn AnyExecutor, input: JobInput, context: &JobContext) -> Result<(), JobFailure> {
+        let run = std::panic::AssertUnwindSafe(executor.run(input, context)).catch_unwind();
         let deadline = async {
             context.cancel.cancelled().await;
             tokio::time::sleep(self.config.kill_grace + STOP_MARGIN).await;
@@ -294,12 +297,20 @@ impl Runner {
             let Some(mut lock) = try_lock_target(&self.pool, &target).await? else {
                 continue;
             };
+            // Nothing the dead worker started may run on, whatever happens to the job next.
+            let killed = process::kill_orphans(job_id);
+            if killed > 0 {
+                tracing::warn!(job.id = %job_id, processes = killed, "killed processes left by the job's dead worker");
+            }
             let command = JobCommand::Interrupt { reason: "its worker stopped while running it".into() };
             match event_store::execute_job(&self.cqrs, job_id, command, &self.metadata(job_id)).await {
                 Ok(()) => {
                     tracing::warn!(job.id = %job_id, "job interrupted: its worker stopped while running it");
                     if let Ok(log) = JobLog::open(job_id, self.pool.clone(), self.nats.clone(), self.redactor.clone()).await {
                         log.system("the worker running this job stopped; the job was interrupted");
+                        if killed > 0 {
+                            log.system(&format!("killed {killed} process(es) the job had left running"));
+                        }
                         let status = jobs_status_after_interrupt(&self.pool, job_id).await;
                         if status != "queued" {
                             log.end(&status).await;

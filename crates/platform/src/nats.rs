@@ -11,7 +11,11 @@ const EVENTS_STREAM_JSON: &str = include_str!("../../../nats/streams/events.json
 const CONSUMERS_JSON: &[(&str, &str)] = &[
     ("audit", include_str!("../../../nats/consumers/audit.json")),
     ("projections", include_str!("../../../nats/consumers/projections.json")),
+    ("docker-jobs", include_str!("../../../nats/consumers/docker-jobs.json")),
 ];
+
+/// The subject prefix the definitions under `nats/` are written with.
+const DEFAULT_PREFIX: &str = "warp.events";
 
 /// Connects to NATS. Returns at once even when the server is down: the client keeps
 /// reconnecting in the background (commands never need NATS; only publishing and consuming
@@ -36,16 +40,25 @@ pub fn events_stream_config(names: &NatsNames) -> anyhow::Result<stream::Config>
     Ok(config)
 }
 
-/// The durable pull consumer named `durable` from `nats/consumers/<durable>.json`.
+/// The durable pull consumer named `durable` from `nats/consumers/<durable>.json`, with its
+/// filter subjects moved from `warp.events.…` to `names`' subject prefix.
 ///
 /// # Errors
 /// When no such file was embedded or it does not parse.
-pub fn consumer_config(durable: &str) -> anyhow::Result<consumer::pull::Config> {
+pub fn consumer_config(durable: &str, names: &NatsNames) -> anyhow::Result<consumer::pull::Config> {
     let (_, json) = CONSUMERS_JSON
         .iter()
         .find(|(name, _)| *name == durable)
         .with_context(|| format!("no consumer definition nats/consumers/{durable}.json"))?;
-    serde_json::from_str(json).with_context(|| format!("parsing nats/consumers/{durable}.json"))
+    let mut config: consumer::pull::Config =
+        serde_json::from_str(json).with_context(|| format!("parsing nats/consumers/{durable}.json"))?;
+    let rebase = |subject: &String| match subject.strip_prefix(DEFAULT_PREFIX) {
+        Some(rest) => format!("{}{rest}", names.subject_prefix),
+        None => subject.clone(),
+    };
+    config.filter_subject = if config.filter_subject.is_empty() { String::new() } else { rebase(&config.filter_subject) };
+    config.filter_subjects = config.filter_subjects.iter().map(rebase).collect();
+    Ok(config)
 }
 
 /// Creates or updates the event stream and every consumer definition. Idempotent; waits (with
@@ -75,7 +88,7 @@ async fn try_apply(js: &jetstream::Context, names: &NatsNames) -> anyhow::Result
     let stream = js.get_stream(&names.stream).await.context("reading stream")?;
     for (durable, _) in CONSUMERS_JSON {
         stream
-            .create_consumer(consumer_config(durable)?)
+            .create_consumer(consumer_config(durable, names)?)
             .await
             .with_context(|| format!("creating consumer {durable}"))?;
     }
@@ -93,9 +106,11 @@ mod tests {
         assert_eq!(stream.name, "T1");
         assert_eq!(stream.subjects, vec!["t1.events.>".to_owned()]);
         assert_eq!(stream.duplicate_window, Duration::from_secs(120));
-        let audit = consumer_config("audit").unwrap();
+        let audit = consumer_config("audit", &names).unwrap();
         assert_eq!(audit.durable_name.as_deref(), Some("audit"));
         assert_eq!(audit.max_deliver, -1, "the consumer kit decides when a message is poison");
-        assert!(consumer_config("nope").is_err());
+        assert!(consumer_config("nope", &names).is_err());
+        let docker = consumer_config("docker-jobs", &names).unwrap();
+        assert!(docker.filter_subjects.contains(&"t1.events.project.*.DeploymentRequested".to_owned()), "{:?}", docker.filter_subjects);
     }
 }

@@ -1,9 +1,17 @@
 //! The event store: `cqrs-es` frameworks persisting to the `events` table via `postgres-es`.
 //!
 //! Appends conflict through the `events` primary key; `cqrs-es` reports that as
-//! [`cqrs_es::AggregateError::AggregateConflict`], which the API maps to HTTP 409.
+//! [`cqrs_es::AggregateError::AggregateConflict`]. A conflict only means another command on the
+//! same aggregate committed first (often the panel's own: a job runner's `Start`, a deploy's
+//! outcome), so [`execute_project`] and [`execute_job`] run the command again on the fresh
+//! state, up to [`CONFLICT_RETRIES`] times: the aggregate decides again, so nothing is
+//! applied twice and a command the new state refuses fails with its own error. Callers that
+//! need "exactly this version" say so in the command (`expected_version`, from `If-Match`).
+//! Only a conflict that outlives the retries reaches the caller (the API answers 409).
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use cqrs_es::AggregateError;
 use postgres_es::PostgresCqrs;
@@ -27,7 +35,8 @@ pub async fn execute_project(
     command: ProjectCommand,
     metadata: &EventMetadata,
 ) -> Result<(), AggregateError<ProjectError>> {
-    cqrs.execute_with_metadata(&id.to_string(), command, metadata.to_map()).await
+    let id = id.to_string();
+    retry_conflicts(|| cqrs.execute_with_metadata(&id, command.clone(), metadata.to_map())).await
 }
 
 /// The current state of project `id`, replayed from its events (an empty, not-created
@@ -57,5 +66,61 @@ pub async fn execute_job(
     command: JobCommand,
     metadata: &EventMetadata,
 ) -> Result<(), AggregateError<JobError>> {
-    cqrs.execute_with_metadata(&id.to_string(), command, metadata.to_map()).await
+    let id = id.to_string();
+    retry_conflicts(|| cqrs.execute_with_metadata(&id, command.clone(), metadata.to_map())).await
+}
+
+/// Whether [`queue_job`] queued the job or found it queued already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queued {
+    /// This call queued it.
+    Now,
+    /// A job with that id existed: someone (an earlier delivery of the same event, the API
+    /// that asked first) queued it before.
+    Already,
+}
+
+/// Queues job `id` with `input` unless a job with that id exists: the way a handler that may
+/// see its event twice, or that races the API for the same job, queues work. The id decides
+/// what "the same job" is (see `warp_events::job::job_id_for_event`).
+///
+/// # Errors
+/// Any error of the `Queue` command but `AlreadyExists`.
+pub async fn queue_job(
+    cqrs: &JobCqrs,
+    id: uuid::Uuid,
+    input: warp_events::JobInput,
+    metadata: &EventMetadata,
+) -> Result<Queued, AggregateError<JobError>> {
+    match execute_job(cqrs, id, JobCommand::Queue { input, timeout_seconds: None }, metadata).await {
+        Ok(()) => Ok(Queued::Now),
+        Err(AggregateError::UserError(JobError::AlreadyExists)) => Ok(Queued::Already),
+        Err(error) => Err(error),
+    }
+}
+
+/// Times a command is run again after an optimistic-concurrency conflict.
+pub const CONFLICT_RETRIES: u32 = 8;
+
+/// Runs `attempt` until it does not end in [`AggregateError::AggregateConflict`], at most
+/// `1 + CONFLICT_RETRIES` times, waiting 2, 4, 8 … ms (plus up to as much again at random, so
+/// two writers do not collide in step) between tries.
+async fn retry_conflicts<E, F, Fut>(mut attempt: F) -> Result<(), AggregateError<E>>
+where
+    E: std::error::Error,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), AggregateError<E>>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(AggregateError::AggregateConflict) if tries < CONFLICT_RETRIES => {
+                tries += 1;
+                let base = 1u64 << tries;
+                let jitter = rand::random::<u64>() % (base + 1);
+                tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+            }
+            outcome => return outcome,
+        }
+    }
 }

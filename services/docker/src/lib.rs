@@ -1,21 +1,24 @@
-//! The docker service: the only process that talks to a Docker Engine.
-//!
-//! The API never opens the Docker socket. It asks this service over core NATS request-reply on
-//! `warp.docker.<host>.<action>` and relays the log lines this service publishes on
-//! `warp.logs.container.<container_id>.<session_id>` (see `docs/ARCHITECTURE.md`, "Docker
-//! service", for the log session protocol). One process serves one Docker host; `<host>` is
-//! `WARP_DOCKER_HOST_NAME`.
+//! The docker service: the only process that talks to a Docker Engine. It follows the shape
+//! every reacting service has (docs/ARCHITECTURE.md, "The shape of a service"):
 //!
 //! # Layout
-//! - [`config`]: settings (`WARP_DOCKER_HOST_NAME`, `DOCKER_HOST`), [`DockerConfig`].
+//! - [`config`]: its settings (`WARP_DOCKER_HOST_NAME`, `DOCKER_HOST`, job options),
+//!   [`DockerConfig`].
 //! - [`client`]: [`client::DockerClient`], bollard over the unix socket with API version
-//!   negotiation (the engine may be older than bollard's default API).
-//! - [`compose`]: which compose front end exists (`docker compose` v2 or `docker-compose` v1).
-//! - [`handlers`]: one file per request action (`containers`, `health`, `ports`, `logs.open`,
-//!   `logs.keepalive`, `logs.close`).
-//! - [`ports`]: who holds a host port (published by a container, or a host process listening).
-//! - [`sessions`]: open log sessions and their keep-alive clocks; [`follow`]: a session's log
-//!   streams; [`frames`]: Docker's log frames to whole lines.
+//!   negotiation (the engine may be older than bollard's default API); [`compose`]: which
+//!   compose front end exists (`docker compose` v2 or `docker-compose` v1).
+//! - [`handlers`]: one file per event it reacts to (consumer `docker-jobs`): queue a requested
+//!   job, record the end of a job whose worker could not.
+//! - [`jobs`]: one file per job type it runs (`deploy`, `stop`, `start`, `remove`,
+//!   `quick_service`), each an executor with its own input, and the steps they share.
+//! - [`requests`]: one file per NATS request-reply action (`containers`, `health`, `ports`,
+//!   `logs.open`, `logs.keepalive`, `logs.close`): the API never opens the Docker socket; it
+//!   asks on `warp.docker.<host>.<action>` and relays the log lines published on
+//!   `warp.logs.container.<container_id>.<session_id>` (see docs/ARCHITECTURE.md, "Docker
+//!   service"). [`ports`]: who holds a host port; [`sessions`], [`follow`], [`frames`]: log
+//!   sessions, their streams, Docker's log frames as whole lines.
+//! - [`run`]: the request-reply service; [`run_jobs`]: the job runner and the consumer (needs
+//!   the database). One process serves one Docker host; `<host>` is `WARP_DOCKER_HOST_NAME`.
 
 pub mod client;
 pub mod compose;
@@ -25,6 +28,7 @@ pub mod follow;
 pub mod frames;
 pub mod handlers;
 pub mod ports;
+pub mod requests;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -38,7 +42,7 @@ use warp_platform::Shutdown;
 
 pub use config::{DockerArgs, DockerConfig, DockerHostArgs, DockerJobArgs, DockerSocketArgs};
 
-/// What every handler can reach.
+/// What every request action can reach.
 pub struct Context {
     pub config: DockerConfig,
     pub nats: async_nats::Client,
@@ -94,7 +98,7 @@ impl DockerService {
                     let action = message.subject.as_str().strip_prefix(&prefix).unwrap_or_default().to_owned();
                     let ctx = self.ctx.clone();
                     tokio::spawn(async move {
-                        let reply = handlers::dispatch(&ctx, &action, &message.payload).await;
+                        let reply = requests::dispatch(&ctx, &action, &message.payload).await;
                         if let Err(error) = ctx.nats.publish(reply_to, reply.into()).await {
                             tracing::warn!(error = %error, action = %action, "replying to a docker request failed");
                         }
@@ -115,7 +119,7 @@ pub async fn run(nats: async_nats::Client, config: DockerConfig, shutdown: Shutd
 /// What the job runner of a docker service needs beyond [`DockerConfig`].
 pub struct JobsConfig {
     /// Git options of deploys (e.g. a CA file for an https remote with a private CA).
-    pub git: jobs::git::GitOptions,
+    pub git: jobs::steps::git::GitOptions,
     /// Runner settings; `worker` defaults to `docker@<host>:<pid>`.
     pub runner: warp_jobs::RunnerConfig,
 }
@@ -128,16 +132,19 @@ impl JobsConfig {
             max_parallel: args.max_parallel_jobs.max(1),
             ..Default::default()
         };
-        Self { git: jobs::git::GitOptions { ca_file: args.git_ca_file.clone() }, runner }
+        Self { git: jobs::steps::git::GitOptions { ca_file: args.git_ca_file.clone() }, runner }
     }
 }
 
-/// Runs this Docker host's jobs (deploy, stop, start, remove, quick service) until
-/// `shutdown`. Needs the database (jobs, events, deploy env) and the opened settings store
-/// (workspaces root; its redactor masks deploy env values in every log line).
+/// Runs this Docker host's jobs (deploy, stop, start, remove, quick service) and its event
+/// handlers (consumer `docker-jobs`) until `shutdown`. Needs the database (jobs, events, deploy
+/// env) and the opened settings store (workspaces root; its redactor masks deploy env values in
+/// every log line). Jobs start as soon as they are queued: the runner reads the `jobs` read
+/// model, which the database keeps in the appending transaction; the handlers need the relay.
 pub async fn run_jobs(
     pool: sqlx::PgPool,
     nats: async_nats::Client,
+    names: warp_platform::NatsNames,
     settings: warp_store::settings::SettingsStore,
     config: &DockerConfig,
     jobs: JobsConfig,
@@ -156,6 +163,29 @@ pub async fn run_jobs(
         worker: jobs.runner.worker.clone(),
         settings: settings.clone(),
     });
-    let runner = warp_jobs::Runner::new(pool, nats, settings.redactor().clone(), jobs.runner);
-    Arc::new(services.register(runner)).run(shutdown).await
+    let worker = jobs.runner.worker.clone();
+    let runner = Arc::new(services.register(warp_jobs::Runner::new(pool.clone(), nats.clone(), settings.redactor().clone(), jobs.runner)));
+    let (r, h) = tokio::join!(runner.run(shutdown.clone()), run_handlers(pool, nats, names, worker, shutdown));
+    r.and(h)
+}
+
+/// Runs the docker service's event handlers ([`handlers`], consumer `docker-jobs`) until
+/// `shutdown`, issuing follow-up commands as `system:<worker>`. Part of [`run_jobs`].
+pub async fn run_handlers(
+    pool: sqlx::PgPool,
+    nats: async_nats::Client,
+    names: warp_platform::NatsNames,
+    worker: String,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let reactions = handlers::Reactions {
+        pool: pool.clone(),
+        projects: warp_store::event_store::project_cqrs(pool.clone()),
+        jobs: warp_store::event_store::job_cqrs(pool.clone()),
+        worker,
+    };
+    let config = warp_platform::nats::consumer_config("docker-jobs", &names)?;
+    let js = async_nats::jetstream::new(nats);
+    let options = warp_consumer_kit::ConsumerOptions::default();
+    warp_consumer_kit::Consumer::new(pool, js, names, config, reactions, options)?.run(shutdown).await
 }

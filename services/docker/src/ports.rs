@@ -34,7 +34,7 @@ pub const DOCKER_PROXY: &str = "docker-proxy";
 /// when `/proc/net` cannot be read.
 pub async fn holders(client: &DockerClient, port: u16, protocol: PortProtocol) -> Result<Vec<PortHolder>, DockerFailure> {
     if port == 0 {
-        return Err(crate::handlers::bad_request("port must be between 1 and 65535".into()));
+        return Err(crate::requests::bad_request("port must be between 1 and 65535".into()));
     }
     let containers = container_holders(client, port, protocol).await?;
     let processes = tokio::task::spawn_blocking(move || host_listeners(port, protocol))

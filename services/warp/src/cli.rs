@@ -44,10 +44,13 @@ pub enum Command {
     Api(ApiArgs),
     /// Run the outbox relay (one is active at a time; extra ones stand by).
     Relay(RelayArgs),
-    /// Run the projection consumers (audit trail, read models), or rebuild the audit trail.
+    /// Run the read-model service: the consumers that keep the audit trail (`audit_log`) and
+    /// the projects read model (`projects`) from the event stream.
+    ReadModels,
+    /// Audit trail operations.
     Audit {
         #[command(subcommand)]
-        action: Option<AuditAction>,
+        action: AuditAction,
     },
     /// Run the docker service: the only process that talks to the Docker Engine. With
     /// WARP_DATABASE_URL (and the secret key) it also runs this host's deploy jobs; without,

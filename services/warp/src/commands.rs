@@ -32,7 +32,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let job_config = warp_docker::JobsConfig::from_args(&config, jobs);
             let (d, j) = tokio::join!(
                 stop_all_after(stop.clone(), warp_docker::run(client.clone(), config.clone(), stop.clone())),
-                stop_all_after(stop.clone(), warp_docker::run_jobs(pool, client, settings, &config, job_config, stop.clone())),
+                stop_all_after(
+                    stop.clone(),
+                    warp_docker::run_jobs(pool, client, cli.nats.names(), settings, &config, job_config, stop.clone())
+                ),
             );
             return d.and(j);
         }
@@ -51,11 +54,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = nats::connect(&cli.nats.nats_url, "warp-relay").await?;
             warp_relay::run(pool, client, names, &relay, shutdown::on_signals()).await
         }
-        Command::Audit { action: None } => {
-            let client = nats::connect(&cli.nats.nats_url, "warp-audit").await?;
-            warp_audit::run(pool, client, names, ConsumerOptions::default(), shutdown::on_signals()).await
+        Command::ReadModels => {
+            let client = nats::connect(&cli.nats.nats_url, "warp-read-models").await?;
+            warp_read_models::run(pool, client, names, ConsumerOptions::default(), shutdown::on_signals()).await
         }
-        Command::Audit { action: Some(AuditAction::Rebuild) } => {
+        Command::Audit { action: AuditAction::Rebuild } => {
             let report = warp_store::projections::audit::rebuild(&pool).await?;
             println!(
                 "rebuilt the audit trail from {} events in {} ms ({:.0} events/s)",
@@ -79,10 +82,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 stop_all_after(stop.clone(), warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone())),
                 stop_all_after(
                     stop.clone(),
-                    warp_audit::run(pool.clone(), client.clone(), names, ConsumerOptions::default(), stop.clone())
+                    warp_read_models::run(pool.clone(), client.clone(), names.clone(), ConsumerOptions::default(), stop.clone())
                 ),
                 stop_all_after(stop.clone(), warp_docker::run(client.clone(), docker.clone(), stop.clone())),
-                stop_all_after(stop.clone(), warp_docker::run_jobs(pool, client, settings, &docker, job_config, stop.clone())),
+                stop_all_after(stop.clone(), warp_docker::run_jobs(pool, client, names, settings, &docker, job_config, stop.clone())),
             );
             a.and(r).and(p).and(d).and(j)
         }

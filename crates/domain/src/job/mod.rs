@@ -96,7 +96,8 @@ impl Aggregate for Job {
                 }
                 let max_attempts = if job_type.retry_safe() { 3 } else { 1 };
                 let project_id = input.project_id();
-                sink.write(JobEvent::JobQueued { input, project_id, timeout_seconds, max_attempts }, self).await;
+                let target = Some(input.target());
+                sink.write(JobEvent::JobQueued { input, project_id, target, timeout_seconds, max_attempts }, self).await;
             }
             JobCommand::Start { worker } => {
                 self.require(JobStatus::Queued)?;

@@ -1,4 +1,5 @@
 use cqrs_es::test::TestFramework;
+use warp_events::job::{DeployInput, PublishRouteInput, RestartTunnelInput};
 use warp_events::{JobErrorKind, JobEvent, JobInput};
 
 use super::*;
@@ -11,8 +12,9 @@ fn project() -> uuid::Uuid {
 
 fn queued_deploy() -> JobEvent {
     JobEvent::JobQueued {
-        input: JobInput::Deploy { project_id: project() },
+        input: JobInput::Deploy(DeployInput { project_id: project() }),
         project_id: Some(project()),
+        target: Some(format!("project:{}", project())),
         timeout_seconds: 1800,
         max_attempts: 1,
     }
@@ -20,8 +22,9 @@ fn queued_deploy() -> JobEvent {
 
 fn queued_route() -> JobEvent {
     JobEvent::JobQueued {
-        input: JobInput::PublishRoute { project_id: project() },
+        input: JobInput::PublishRoute(PublishRouteInput { project_id: project() }),
         project_id: Some(project()),
+        target: Some(format!("project:{}", project())),
         timeout_seconds: 120,
         max_attempts: 3,
     }
@@ -35,7 +38,7 @@ fn started(attempt: u32) -> JobEvent {
 fn queueing_records_the_types_timeout_and_attempts() {
     JobTest::with(())
         .given_no_previous_events()
-        .when(JobCommand::Queue { input: JobInput::Deploy { project_id: project() }, timeout_seconds: None })
+        .when(JobCommand::Queue { input: JobInput::Deploy(DeployInput { project_id: project() }), timeout_seconds: None })
         .then_expect_events(vec![queued_deploy()]);
 }
 
@@ -43,7 +46,7 @@ fn queueing_records_the_types_timeout_and_attempts() {
 fn a_zero_timeout_is_refused() {
     JobTest::with(())
         .given_no_previous_events()
-        .when(JobCommand::Queue { input: JobInput::RestartTunnel {}, timeout_seconds: Some(0) })
+        .when(JobCommand::Queue { input: JobInput::RestartTunnel(RestartTunnelInput {}), timeout_seconds: Some(0) })
         .then_expect_error(JobError::InvalidTimeout);
 }
 

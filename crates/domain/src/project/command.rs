@@ -61,8 +61,13 @@ pub enum ProjectCommand {
     /// A worker reports job `job_id` failed, whether compose touched containers, and which
     /// commit serves again if it rolled back.
     RecordDeploymentFailed { job_id: Uuid, message: String, containers_changed: bool, rolled_back_to: Option<String> },
-    /// A worker reports job `job_id` ran `compose stop`, `start` or `down`.
-    RecordLifecycle { job_id: Uuid, action: DeployAction },
+    /// A worker reports job `job_id` ran `compose stop`, `start` or `down`; `services` are the
+    /// containers as the engine showed them afterwards.
+    RecordLifecycle { job_id: Uuid, action: DeployAction, services: Vec<DeployedService> },
+    /// Job `job_id` ended (failed, timed out, cancelled) with `message`. When it is a job the
+    /// project requested and its worker recorded no outcome (it died, or was cancelled before it
+    /// started), the project records it as a failed deploy; otherwise nothing is recorded.
+    RecordJobEnded { job_id: Uuid, message: String },
     /// Ask for the project's route (`<subdomain>.<base domain>` → `service_url`). Refused
     /// without a subdomain.
     RequestRoute { service_url: String },

@@ -46,6 +46,8 @@ pub struct Project {
     pub last_good_services: Vec<warp_events::project::DeployedService>,
     /// The job of the last successful deploy.
     pub last_good_job: Option<uuid::Uuid>,
+    /// Jobs requested on the project (`DeploymentRequested`) whose outcome is not recorded yet.
+    pub pending_jobs: std::collections::BTreeSet<uuid::Uuid>,
 }
 
 /// How a compose project is deployed.
@@ -195,16 +197,25 @@ impl Aggregate for Project {
                 let event = ProjectEvent::DeploymentFailed { job_id, message, containers_changed, rolled_back_to };
                 sink.write(event, self).await;
             }
-            ProjectCommand::RecordLifecycle { job_id, action } => {
+            ProjectCommand::RecordLifecycle { job_id, action, services } => {
                 self.check_created()?;
                 let event = match action {
-                    DeployAction::Stop => ProjectEvent::ProjectStopped { job_id },
-                    DeployAction::Start => ProjectEvent::ProjectStarted { job_id },
+                    DeployAction::Stop => ProjectEvent::ProjectStopped { job_id, services: Some(services) },
+                    DeployAction::Start => ProjectEvent::ProjectStarted { job_id, services: Some(services) },
                     DeployAction::Remove => ProjectEvent::ProjectRemoved { job_id, volumes_removed: false },
                     DeployAction::RemoveWithVolumes => ProjectEvent::ProjectRemoved { job_id, volumes_removed: true },
                     DeployAction::Deploy => return Err(ProjectError::NotDeployable),
                 };
                 sink.write(event, self).await;
+            }
+            ProjectCommand::RecordJobEnded { job_id, message } => {
+                self.check_created()?;
+                // Only a requested job whose worker reported nothing needs a record; a job that
+                // reported its outcome (or any other job) changes nothing.
+                if self.pending_jobs.contains(&job_id) {
+                    let event = ProjectEvent::DeploymentFailed { job_id, message, containers_changed: true, rolled_back_to: None };
+                    sink.write(event, self).await;
+                }
             }
             ProjectCommand::RequestRoute { service_url } => {
                 self.check_writable(None)?;
@@ -237,7 +248,11 @@ impl Aggregate for Project {
             }
             ProjectEvent::QuickServiceConfigured { target } => self.quick_service = Some(target),
             ProjectEvent::DeployEnvChanged { vars } => self.env = vars,
+            ProjectEvent::DeploymentRequested { job_id, .. } => {
+                self.pending_jobs.insert(job_id);
+            }
             ProjectEvent::DeploymentSucceeded { job_id, commit, services } => {
+                self.pending_jobs.remove(&job_id);
                 self.deployed = true;
                 self.last_good_services = services;
                 self.last_good_job = Some(job_id);
@@ -245,12 +260,14 @@ impl Aggregate for Project {
                     self.last_good_commit = commit;
                 }
             }
-            ProjectEvent::DeploymentRequested { .. }
-            | ProjectEvent::DeploymentFailed { .. }
-            | ProjectEvent::ProjectStopped { .. }
-            | ProjectEvent::ProjectStarted { .. }
-            | ProjectEvent::RouteRequested { .. } => {}
-            ProjectEvent::ProjectRemoved { .. } => {
+            ProjectEvent::DeploymentFailed { job_id, .. }
+            | ProjectEvent::ProjectStopped { job_id, .. }
+            | ProjectEvent::ProjectStarted { job_id, .. } => {
+                self.pending_jobs.remove(&job_id);
+            }
+            ProjectEvent::RouteRequested { .. } => {}
+            ProjectEvent::ProjectRemoved { job_id, .. } => {
+                self.pending_jobs.remove(&job_id);
                 self.deployed = false;
                 self.last_good_services.clear();
             }

@@ -201,3 +201,43 @@ fn changing_a_compose_projects_source_records_its_new_configuration_and_keeps_th
         })
         .then_expect_error(ProjectError::NotDeployable);
 }
+
+#[test]
+fn a_requested_job_that_ended_without_an_outcome_is_recorded_as_a_failed_deploy_once() {
+    let job_id = uuid::Uuid::from_u128(9);
+    let mut given = configured();
+    given.push(ProjectEvent::DeploymentRequested { job_id, action: DeployAction::Deploy });
+    let failed = ProjectEvent::DeploymentFailed {
+        job_id,
+        message: "interrupted: its worker stopped while running it".into(),
+        containers_changed: true,
+        rolled_back_to: None,
+    };
+    ProjectTest::with(())
+        .given(given.clone())
+        .when(ProjectCommand::RecordJobEnded { job_id, message: "interrupted: its worker stopped while running it".into() })
+        .then_expect_events(vec![failed.clone()]);
+    // Recorded already (by the worker, or by an earlier delivery): nothing more.
+    given.push(failed);
+    ProjectTest::with(())
+        .given(given)
+        .when(ProjectCommand::RecordJobEnded { job_id, message: "again".into() })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_job_the_project_never_requested_records_nothing_when_it_ends() {
+    ProjectTest::with(())
+        .given(configured())
+        .when(ProjectCommand::RecordJobEnded { job_id: uuid::Uuid::from_u128(10), message: "failed".into() })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn stop_records_the_containers_the_engine_showed_afterwards() {
+    let job_id = uuid::Uuid::from_u128(11);
+    ProjectTest::with(())
+        .given(configured())
+        .when(ProjectCommand::RecordLifecycle { job_id, action: DeployAction::Stop, services: Vec::new() })
+        .then_expect_events(vec![ProjectEvent::ProjectStopped { job_id, services: Some(Vec::new()) }]);
+}

@@ -1,9 +1,15 @@
 //! A harness: database, stream, relay, read-model consumers, and job runners as tasks.
 
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use warp_events::job::{
+    CreateFromTemplateInput, DeployInput, PublishRouteInput, QuickServiceInput, RemoveInput, RestartTunnelInput, StartInput,
+    StopInput,
+};
+use warp_events::TypedJobInput;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 use warp_consumer_kit::ConsumerOptions;
@@ -34,11 +40,25 @@ impl Drop for Harness {
 }
 
 impl Harness {
+    /// Database, stream, relay and the read-model service.
     pub async fn new() -> Self {
+        let h = Self::bare().await;
+        h.start_pipeline();
+        h
+    }
+
+    /// Database and stream only: no relay and no consumer runs.
+    pub async fn bare() -> Self {
         let db = TestDb::new().await;
         let nats = TestNats::new().await;
         nats.apply_definitions().await;
-        let shutdown = Shutdown::new();
+        let cqrs = event_store::job_cqrs(db.pool.clone());
+        Self { db, nats, cqrs, redactor: Redactor::default(), shutdown: Shutdown::new() }
+    }
+
+    /// Starts the relay and the read-model service.
+    pub fn start_pipeline(&self) {
+        let (db, nats, shutdown) = (&self.db, &self.nats, &self.shutdown);
         let relay = warp_store::relay::Relay::new(
             db.pool.clone(),
             nats.js.clone(),
@@ -55,9 +75,7 @@ impl Harness {
             reconnect_delay: Duration::from_millis(100),
             ..ConsumerOptions::default()
         };
-        tokio::spawn(warp_audit::run(db.pool.clone(), nats.client.clone(), nats.names.clone(), options, shutdown.clone()));
-        let cqrs = event_store::job_cqrs(db.pool.clone());
-        Self { db, nats, cqrs, redactor: Redactor::default(), shutdown }
+        tokio::spawn(warp_read_models::run(db.pool.clone(), nats.client.clone(), nats.names.clone(), options, shutdown.clone()));
     }
 
     pub fn config(worker: &str) -> RunnerConfig {
@@ -72,12 +90,9 @@ impl Harness {
     }
 
     /// A runner whose every job type runs `executor`, stopped by `stop`.
-    pub fn spawn_runner<E: Executor + Clone>(&self, worker: &str, executor: E, stop: Shutdown) -> JoinHandle<anyhow::Result<()>> {
-        let mut runner = Runner::new(self.db.pool.clone(), self.nats.client.clone(), self.redactor.clone(), Self::config(worker));
-        for job_type in warp_events::JobType::ALL {
-            runner = runner.register(job_type, executor.clone());
-        }
-        tokio::spawn(Arc::new(runner).run(stop))
+    pub fn spawn_runner<E: TestExecutor>(&self, worker: &str, executor: E, stop: Shutdown) -> JoinHandle<anyhow::Result<()>> {
+        let runner = Runner::new(self.db.pool.clone(), self.nats.client.clone(), self.redactor.clone(), Self::config(worker));
+        tokio::spawn(Arc::new(every_type(runner, executor)).run(stop))
     }
 
     pub async fn queue(&self, input: JobInput, timeout_seconds: Option<u64>) -> Uuid {
@@ -115,11 +130,42 @@ impl Harness {
     }
 }
 
+/// What a test's executor does, whatever the job's type.
+pub trait TestExecutor: Clone + Send + Sync + 'static {
+    fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>>;
+}
+
+/// `E` as the executor of the job type whose input is `I`.
+pub struct As<I, E>(pub E, PhantomData<fn() -> I>);
+
+impl<I: TypedJobInput, E: TestExecutor> Executor for As<I, E> {
+    type Input = I;
+
+    async fn run(&self, _input: I, job: &JobContext) -> Result<(), JobFailure> {
+        self.0.run(job).await
+    }
+}
+
+/// `runner` with `executor` registered for every job type.
+pub fn every_type<E: TestExecutor>(runner: Runner, executor: E) -> Runner {
+    fn with<I: TypedJobInput, E: TestExecutor>(runner: Runner, executor: &E) -> Runner {
+        runner.register(As::<I, E>(executor.clone(), PhantomData))
+    }
+    let runner = with::<DeployInput, E>(runner, &executor);
+    let runner = with::<CreateFromTemplateInput, E>(runner, &executor);
+    let runner = with::<QuickServiceInput, E>(runner, &executor);
+    let runner = with::<PublishRouteInput, E>(runner, &executor);
+    let runner = with::<RestartTunnelInput, E>(runner, &executor);
+    let runner = with::<StopInput, E>(runner, &executor);
+    let runner = with::<StartInput, E>(runner, &executor);
+    with::<RemoveInput, E>(runner, &executor)
+}
+
 /// Runs `sh -c <script>` (tests only; the panel itself never starts a shell).
 #[derive(Clone)]
 pub struct Script(pub &'static str);
 
-impl Executor for Script {
+impl TestExecutor for Script {
     fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(async move { job.run(&ProcessSpec::new("sh", ["-c", self.0])).await })
     }
@@ -132,7 +178,7 @@ pub struct Timed {
     pub spans: Arc<Mutex<Vec<(Uuid, Instant, Instant)>>>,
 }
 
-impl Executor for Timed {
+impl TestExecutor for Timed {
     fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(async move {
             let start = Instant::now();
@@ -145,4 +191,14 @@ impl Executor for Timed {
 
 pub fn project() -> Uuid {
     Uuid::now_v7()
+}
+
+/// A deploy job's input for a new project.
+pub fn deploy() -> JobInput {
+    DeployInput { project_id: project() }.into()
+}
+
+/// A publish-route job's input (retry-safe) for a new project.
+pub fn publish_route() -> JobInput {
+    PublishRouteInput { project_id: project() }.into()
 }

@@ -1,12 +1,13 @@
 //! The `jobs` read model: one row per job at the version of its last event.
+//!
+//! Unlike the other read models it is not kept by a consumer: the database applies each job
+//! event in the transaction that appends it (trigger `events_to_jobs`), so a job is visible
+//! and runnable as soon as its `JobQueued` commits, with no relay or consumer running.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
-use warp_events::{EventEnvelope, JobEvent};
-
-use super::ProjectionError;
 
 /// A job as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -42,97 +43,15 @@ pub struct JobView {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Applies one job event; events already applied are no-ops and an event whose predecessor is
-/// missing fails with [`ProjectionError::Gap`].
-pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), ProjectionError> {
-    let Some((id, event)) = super::next_event::<JobEvent>(conn, "jobs", warp_events::job::AGGREGATE_TYPE, envelope).await?
-    else {
-        return Ok(());
-    };
-    let (seq, at) = (envelope.sequence, envelope.recorded_at);
-    match event {
-        JobEvent::JobQueued { input, project_id, timeout_seconds, max_attempts } => {
-            sqlx::query(
-                "insert into jobs (id, job_type, input, project_id, target, status, max_attempts, timeout_seconds,
-                                   queue_position, version, created_by, queued_at)
-                 values ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(id)
-            .bind(input.job_type().as_str())
-            .bind(serde_json::to_value(&input).map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?)
-            .bind(project_id)
-            .bind(input.target())
-            .bind(max_attempts as i32)
-            .bind(timeout_seconds as i64)
-            .bind(envelope.global_position)
-            .bind(seq)
-            .bind(&envelope.metadata.actor)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        }
-        JobEvent::JobStarted { worker, attempt } => {
-            sqlx::query("update jobs set status = 'running', worker = $4, attempt = $5, started_at = $3, version = $2 where id = $1")
-                .bind(id)
-                .bind(seq)
-                .bind(at)
-                .bind(worker)
-                .bind(attempt as i32)
-                .execute(&mut *conn)
-                .await?;
-        }
-        JobEvent::JobCancelRequested {} => {
-            sqlx::query("update jobs set cancel_requested = true, version = $2 where id = $1")
-                .bind(id)
-                .bind(seq)
-                .execute(&mut *conn)
-                .await?;
-        }
-        JobEvent::JobRequeued { reason } => {
-            sqlx::query("update jobs set status = 'queued', error_message = $3, version = $2 where id = $1")
-                .bind(id)
-                .bind(seq)
-                .bind(reason)
-                .execute(&mut *conn)
-                .await?;
-        }
-        JobEvent::JobSucceeded {} => finish(conn, id, seq, at, "succeeded", None, None).await?,
-        JobEvent::JobCancelled {} => finish(conn, id, seq, at, "cancelled", None, None).await?,
-        JobEvent::JobTimedOut { timeout_seconds } => {
-            let message = format!("timed out after {timeout_seconds} s");
-            finish(conn, id, seq, at, "timed_out", None, Some(message)).await?
-        }
-        JobEvent::JobFailed { kind, message } => {
-            let kind = serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned));
-            finish(conn, id, seq, at, "failed", kind, Some(message)).await?
-        }
-    }
-    Ok(())
-}
-
-async fn finish(
-    conn: &mut PgConnection,
-    id: Uuid,
-    seq: i64,
-    at: DateTime<Utc>,
-    status: &str,
-    error_kind: Option<String>,
-    error_message: Option<String>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "update jobs set status = $4, error_kind = $5, error_message = coalesce($6, error_message),
-                finished_at = $3, version = $2
-          where id = $1",
-    )
-    .bind(id)
-    .bind(seq)
-    .bind(at)
-    .bind(status)
-    .bind(error_kind)
-    .bind(error_message)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// Replays every job event into an emptied `jobs` table, in one transaction, and returns the
+/// number of events applied. The table is normally kept by the `events_to_jobs` trigger, in
+/// the transaction that appends each job event (migration `20261202000100_jobs_in_append.sql`,
+/// function `jobs_apply`, the one place that maps job events to rows).
+pub async fn rebuild(pool: &PgPool) -> sqlx::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let applied: i64 = sqlx::query_scalar("select jobs_rebuild()").fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(u64::try_from(applied).unwrap_or(0))
 }
 
 /// Filters of [`list`]; all optional and combined with AND.

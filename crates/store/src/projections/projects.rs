@@ -188,22 +188,32 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
             .await?;
         }
         ProjectEvent::DeploymentFailed { message, containers_changed, rolled_back_to, .. } => {
-            if containers_changed && rolled_back_to.is_none() {
-                set_status(conn, id, "failed", Some(&message), seq, at).await?;
-            } else {
-                // Nothing was touched, or the previous version serves again: the settled status
-                // stays; only the error is shown.
-                sqlx::query("update projects set last_error = $2, version = $3, updated_at = $4 where id = $1")
-                    .bind(id)
-                    .bind(&message)
-                    .bind(seq)
-                    .bind(at)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            // One rule: a project with nothing serving (never deployed, failed, removed) is
+            // `failed` after any failed action; a serving one is `failed` only when the
+            // failure may have replaced what served (containers changed, no rollback), and
+            // otherwise keeps its status and shows the error.
+            let replaced = containers_changed && rolled_back_to.is_none();
+            sqlx::query(
+                "update projects set last_error = $2, version = $3, updated_at = $4,
+                        status = case when $5 or status in ('created', 'failed', 'removed') then 'failed' else status end
+                  where id = $1",
+            )
+            .bind(id)
+            .bind(&message)
+            .bind(seq)
+            .bind(at)
+            .bind(replaced)
+            .execute(&mut *conn)
+            .await?;
         }
-        ProjectEvent::ProjectStopped { .. } => set_status(conn, id, "stopped", None, seq, at).await?,
-        ProjectEvent::ProjectStarted { .. } => set_status(conn, id, "running", None, seq, at).await?,
+        ProjectEvent::ProjectStopped { services, .. } => {
+            set_status(conn, id, "stopped", None, seq, at).await?;
+            refresh_services(conn, id, services).await?;
+        }
+        ProjectEvent::ProjectStarted { services, .. } => {
+            set_status(conn, id, "running", None, seq, at).await?;
+            refresh_services(conn, id, services).await?;
+        }
         ProjectEvent::ProjectRemoved { .. } => {
             sqlx::query(
                 "update projects set status = 'removed', deployment = null, last_error = null,
@@ -231,6 +241,25 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// Replaces the containers shown under `deployment.services` with `services`, the engine's
+/// view after a stop or start (older events carry none: the copy then stays).
+async fn refresh_services(
+    conn: &mut PgConnection,
+    id: Uuid,
+    services: Option<Vec<warp_events::project::DeployedService>>,
+) -> Result<(), ProjectionError> {
+    let Some(services) = services else { return Ok(()) };
+    sqlx::query(
+        "update projects set deployment = jsonb_set(deployment, '{services}', $2)
+          where id = $1 and deployment is not null",
+    )
+    .bind(id)
+    .bind(Json(services))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -134,7 +134,7 @@ async fn a_member_reaches_only_the_projects_they_created_and_their_jobs() {
     let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     app.project_eventually(id.parse().unwrap(), "projected", |p| p["name"] == "bobs-shop").await;
     let job_id: Uuid = Uuid::now_v7();
-    let queue = warp_domain::JobCommand::Queue { input: warp_events::JobInput::Stop { project_id: id.parse().unwrap() }, timeout_seconds: None };
+    let queue = warp_domain::JobCommand::Queue { input: warp_events::job::StopInput { project_id: id.parse().unwrap() }.into(), timeout_seconds: None };
     warp_store::event_store::execute_job(&warp_store::event_store::job_cqrs(app.db.pool.clone()), job_id, queue, &Default::default())
         .await
         .unwrap();

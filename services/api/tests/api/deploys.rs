@@ -30,9 +30,15 @@ struct Deploys {
 
 impl Deploys {
     async fn start() -> Self {
+        let t = Self::without_runner().await;
+        t.app.start_deploy_runner(Some(t.git.ca_file().to_path_buf()));
+        t
+    }
+
+    /// The panel with no deploy runner yet (the test starts its own).
+    async fn without_runner() -> Self {
         let app = TestApp::spawn_with_docker().await;
         let git = GitServer::start().await;
-        app.start_deploy_runner(Some(git.ca_file().to_path_buf()));
         let root = FixtureFolder::new("apps");
         let root_dir = root.root().canonicalize().unwrap();
         let put = app.put_settings(&app.admin, &json!({"workspaces_root": root_dir.to_str().unwrap()}), None).await;
@@ -252,7 +258,8 @@ async fn ports_held_by_a_listener_on_ipv6_any_or_by_another_project_fail_the_dep
         .to_owned();
     assert!(containers_of(&compose).is_empty(), "compose never ran");
     let view = t.app.project_eventually(project, "the failure is shown", |p| p["last_error"].is_string()).await;
-    assert_eq!(view["status"], "created");
+    assert_eq!(view["status"], "failed", "a first deploy that failed leaves nothing serving: {view}");
+    assert!(view["last_error"].as_str().unwrap().contains(&format!("port {port}/tcp")), "{view}");
     drop(listener);
 
     let first = t.folder("first");
@@ -370,7 +377,8 @@ async fn a_quick_service_for_a_running_container_checks_its_port_and_requests_th
     assert!(failed.contains("nothing answers"), "{failed}");
     let silent_project: Uuid = accepted["project_id"].as_str().unwrap().parse().unwrap();
     let view = t.app.project_eventually(silent_project, "the failure is shown", |p| p["last_error"].is_string()).await;
-    assert_eq!(view["status"], "created");
+    assert_eq!(view["status"], "failed", "{view}");
+    assert!(view["last_error"].as_str().unwrap().contains("nothing answers"), "{view}");
 
     // A host port that answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -450,9 +458,11 @@ async fn a_deploy_env_canary_never_leaves_the_env_file_even_when_the_failed_depl
 }
 
 #[tokio::test]
-async fn a_deploy_cancelled_while_queued_leaves_the_project_settled_and_shows_the_cancelled_job() {
-    // No runner: the job stays queued until it is cancelled.
+async fn a_first_deploy_cancelled_while_queued_shows_the_project_failed_with_the_cancel() {
+    // No runner: the job stays queued until it is cancelled. The docker service's handlers
+    // run: they record on the project what no worker could.
     let app = TestApp::spawn().await;
+    app.start_docker_handlers();
     let response = app.deploy_existing(&app.member, &json!({"name": "queued", "source": {"folder": {"path": "queued"}}})).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let accepted: Value = response.json().await.unwrap();
@@ -461,8 +471,10 @@ async fn a_deploy_cancelled_while_queued_leaves_the_project_settled_and_shows_th
     assert_eq!((view["kind"].as_str(), view["status"].as_str(), view["last_action"].as_str()), (Some("compose"), Some("created"), Some("deploy")));
     assert_eq!(view["source"], json!({"folder": {"path": "queued"}}));
     assert_eq!(app.cancel_job(&app.member, &job).await.status(), StatusCode::ACCEPTED);
-    let view = app.project_eventually(project.parse().unwrap(), "the job is cancelled", |p| p["last_job_status"] == "cancelled").await;
-    assert_eq!(view["status"], "created", "nothing ran, nothing changed: {view}");
+    let view = app.project_eventually(project.parse().unwrap(), "the cancel is recorded", |p| p["last_error"].is_string()).await;
+    assert_eq!(view["last_job_status"], "cancelled", "{view}");
+    assert_eq!(view["status"], "failed", "the project never deployed: {view}");
+    assert_eq!(view["last_error"], "the deploy job was cancelled before it started");
 }
 
 #[tokio::test]
@@ -495,6 +507,8 @@ async fn a_first_deploy_from_a_mistyped_folder_is_fixed_by_changing_the_source_a
     let (project, job) = t.deploy_existing(json!({"name": "typo", "source": {"folder": {"path": "reall"}}})).await;
     let failed = t.finished(&job, "failed").await.to_string();
     assert!(failed.contains("is not a folder under the workspaces root"), "{failed}");
+    let view = t.app.project_eventually(project, "the failure is shown", |p| p["status"] == "failed").await;
+    assert!(view["last_error"].as_str().unwrap().contains("is not a folder under the workspaces root"), "{view}");
 
     let both = t.app.update_project(&t.app.admin, &project.to_string(), &json!({"source": {"folder": {"path": "a"}, "git": {"url": "https://github.com/a/b.git"}}}), None).await;
     let body = assert_error(both, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
@@ -532,4 +546,56 @@ async fn removing_a_project_whose_folder_is_gone_removes_its_containers_by_label
     let label = format!("label=com.docker.compose.project={compose}");
     assert_eq!(docker(&["network", "ls", "-q", "--filter", &label]).unwrap().trim(), "", "its network is gone too");
     t.app.project_eventually(project, "removed", |p| p["status"] == "removed").await;
+}
+
+#[tokio::test]
+async fn a_deploy_runs_with_the_relay_and_the_read_model_service_stopped_and_its_job_answers_at_once() {
+    let app = TestApp::spawn_without_pipeline().await;
+    app.start_deploy_runner(None);
+    let root = FixtureFolder::new("bare-apps");
+    let root_dir = root.root().canonicalize().unwrap();
+    let put = app.put_settings(&app.admin, &json!({"workspaces_root": root_dir.to_str().unwrap()}), None).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let port = free_port();
+    let folder = FixtureFolder::inside(root.root(), "bare");
+    folder.write_all(compose_fixtures::two_service_project(port, "no pipeline\n"));
+
+    let response = app.deploy_existing(&app.admin, &json!({"name": "bare", "source": {"folder": {"path": "bare"}}})).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let accepted: Value = response.json().await.unwrap();
+    let project: Uuid = accepted["project_id"].as_str().unwrap().parse().unwrap();
+    let name = warp_domain::validate::ProjectName::try_from("bare".to_owned()).unwrap();
+    let _cleanup = ComposeCleanup::new(warp_domain::validate::ComposeProjectName::for_project(&name, project).as_str());
+    // At once, with no consumer running: the job and its log are there.
+    let job = app.client.get(format!("{}{location}", app.address)).bearer_auth(&app.admin.secret).send().await.unwrap();
+    assert_eq!(job.status(), StatusCode::OK);
+    let logs = app.client.get(format!("{}{location}/logs", app.address)).bearer_auth(&app.admin.secret).send().await.unwrap();
+    assert_eq!(logs.status(), StatusCode::OK);
+
+    let done = app.job_finished(accepted["job_id"].as_str().unwrap(), DEPLOY).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(page(port).await.as_deref(), Some("no pipeline\n"));
+}
+
+#[tokio::test]
+async fn a_first_deploy_whose_worker_dies_shows_the_project_failed_as_interrupted() {
+    let t = Deploys::without_runner().await;
+    let doomed = t.app.spawn_deploy_runner(None, warp_platform::Shutdown::new());
+    let folder = t.folder("doomed");
+    folder.write_all(compose_fixtures::slow_build_project(free_port(), 300));
+    let (project, job) = t.deploy_existing(json!({"name": "doomed", "source": {"folder": {"path": "doomed"}}})).await;
+    let deadline = tokio::time::Instant::now() + DEPLOY;
+    while !t.app.job_log_text(&t.app.admin, &job).await.contains("building 2") {
+        assert!(tokio::time::Instant::now() < deadline, "the slow build never started");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    doomed.abort(); // like a killed worker: nothing records the outcome
+    let _ = doomed.await;
+
+    t.app.start_deploy_runner(None);
+    let done = t.finished(&job, "failed").await;
+    assert_eq!(done["error_kind"], "interrupted", "{done}");
+    let view = t.app.project_eventually(project, "the interruption is recorded", |p| p["status"] == "failed").await;
+    assert!(view["last_error"].as_str().unwrap().starts_with("interrupted"), "{view}");
 }

@@ -71,7 +71,6 @@ impl TestApp {
         Self::spawn_with(TestNats::at(url).await, true).await
     }
 
-    /// An app whose read models never catch up (no projection consumers run).
     /// An app with an in-process docker service on this machine's real Docker Engine.
     pub async fn spawn_with_docker() -> Self {
         let app = Self::spawn().await;
@@ -87,27 +86,53 @@ impl TestApp {
     }
 
     /// Starts the docker service's job runner (deploy, stop, start, remove, quick service)
-    /// for this app on the real engine, trusting `git_ca_file` for https remotes.
+    /// and its event handlers for this app on the real engine, trusting `git_ca_file` for
+    /// https remotes.
     pub fn start_deploy_runner(&self, git_ca_file: Option<std::path::PathBuf>) {
+        self.spawn_deploy_runner(git_ca_file, self.shutdown.clone());
+    }
+
+    /// Like [`TestApp::start_deploy_runner`], stopped by `stop` (or by aborting the task, which
+    /// is like killing the worker: no cleanup runs).
+    pub fn spawn_deploy_runner(&self, git_ca_file: Option<std::path::PathBuf>, stop: Shutdown) -> tokio::task::JoinHandle<()> {
         let config = warp_docker::DockerConfig::new(&self.docker_host, "/var/run/docker.sock");
         let args = warp_docker::DockerJobArgs { git_ca_file, max_parallel_jobs: 2 };
         let mut jobs = warp_docker::JobsConfig::from_args(&config, &args);
         jobs.runner.poll_interval = Duration::from_millis(200);
         jobs.runner.cancel_poll = Duration::from_millis(100);
         jobs.runner.kill_grace = Duration::from_secs(3);
-        let (pool, nats, settings, stop) = (self.db.pool.clone(), self.nats_client.clone(), self.settings.clone(), self.shutdown.clone());
+        jobs.runner.recovery_interval = Duration::from_millis(500);
+        let (pool, nats, settings) = (self.db.pool.clone(), self.nats_client.clone(), self.settings.clone());
+        let names = self.names.clone();
         tokio::spawn(async move {
-            if let Err(error) = warp_docker::run_jobs(pool, nats, settings, &config, jobs, stop).await {
+            if let Err(error) = warp_docker::run_jobs(pool, nats, names, settings, &config, jobs, stop).await {
                 panic!("the deploy runner failed: {error:#}");
             }
-        });
+        })
     }
 
+    /// Starts only the docker service's event handlers (no job runs).
+    pub fn start_docker_handlers(&self) {
+        let (pool, nats, names, stop) = (self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), self.shutdown.clone());
+        tokio::spawn(warp_docker::run_handlers(pool, nats, names, "test-handlers".into(), stop));
+    }
+
+    /// An app with neither the relay nor the read-model service: only what the API and the
+    /// job runners write synchronously is there.
+    pub async fn spawn_without_pipeline() -> Self {
+        Self::spawn_full(TestNats::new().await, false, false).await
+    }
+
+    /// An app whose read models never catch up (no projection consumers run).
     pub async fn spawn_without_projections() -> Self {
         Self::spawn_with(TestNats::new().await, false).await
     }
 
     async fn spawn_with(nats: TestNats, projections: bool) -> Self {
+        Self::spawn_full(nats, true, projections).await
+    }
+
+    async fn spawn_full(nats: TestNats, relay: bool, projections: bool) -> Self {
         let db = TestDb::new().await;
         nats.apply_definitions().await;
         let shutdown = Shutdown::new();
@@ -123,9 +148,11 @@ impl TestApp {
         let (nats_client, test_names) = (nats.client.clone(), nats.names.clone());
         tokio::spawn(warp_api::serve_on(state, listener, shutdown.clone()));
 
-        let relay = RelayArgs { batch_size: 64, poll_ms: 50 };
-        let (pool, client, names, stop) = (db.pool.clone(), nats.client.clone(), nats.names.clone(), shutdown.clone());
-        tokio::spawn(async move { warp_relay::run(pool, client, names, &relay, stop).await });
+        if relay {
+            let relay = RelayArgs { batch_size: 64, poll_ms: 50 };
+            let (pool, client, names, stop) = (db.pool.clone(), nats.client.clone(), nats.names.clone(), shutdown.clone());
+            tokio::spawn(async move { warp_relay::run(pool, client, names, &relay, stop).await });
+        }
 
         let options = ConsumerOptions {
             base_backoff: Duration::from_millis(50),
@@ -135,7 +162,7 @@ impl TestApp {
         };
         let (pool, client, names) = (db.pool.clone(), nats.client.clone(), nats.names.clone());
         if projections {
-            tokio::spawn(warp_audit::run(pool, client, names, options, shutdown.clone()));
+            tokio::spawn(warp_read_models::run(pool, client, names, options, shutdown.clone()));
         }
 
         let admin = create_token(&db, "alice-admin", Role::Admin).await;

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 use warp_domain::JobCommand;
-use warp_events::{EventMetadata, JobInput, JobType};
+use warp_events::job::DeployInput;
+use warp_events::EventMetadata;
 use warp_jobs::process::ProcessSpec;
 use warp_jobs::{Executor, JobContext, JobFailure, Runner, RunnerConfig};
 use warp_test_support::eventually;
@@ -23,32 +23,28 @@ const WAIT: Duration = Duration::from_secs(30);
 struct Script(&'static str);
 
 impl Executor for Script {
-    fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
-        Box::pin(async move { job.run(&ProcessSpec::new("sh", ["-c", self.0])).await })
+    type Input = DeployInput;
+
+    async fn run(&self, _input: DeployInput, job: &JobContext) -> Result<(), JobFailure> {
+        job.run(&ProcessSpec::new("sh", ["-c", self.0])).await
     }
 }
 
 fn start_runner(app: &TestApp, script: &'static str) {
     let config = RunnerConfig { worker: "test-worker".into(), poll_interval: Duration::from_millis(100), ..Default::default() };
-    let mut runner = Runner::new(app.db.pool.clone(), app.nats_client.clone(), app.redactor.clone(), config);
-    for job_type in JobType::ALL {
-        runner = runner.register(job_type, Script(script));
-    }
+    let runner = Runner::new(app.db.pool.clone(), app.nats_client.clone(), app.redactor.clone(), config).register(Script(script));
     tokio::spawn(Arc::new(runner).run(app.shutdown()));
 }
 
-/// Queues a deploy job (as the deploy endpoints will) and waits until the API shows it.
+/// Queues a deploy job (as the deploy endpoints do); the API shows it at once.
 async fn queue(app: &TestApp, token: &Token) -> Uuid {
     let id = Uuid::now_v7();
     let cqrs = warp_store::event_store::job_cqrs(app.db.pool.clone());
-    let queue = JobCommand::Queue { input: JobInput::Deploy { project_id: Uuid::now_v7() }, timeout_seconds: None };
+    let queue = JobCommand::Queue { input: DeployInput { project_id: Uuid::now_v7() }.into(), timeout_seconds: None };
     warp_store::event_store::execute_job(&cqrs, id, queue, &EventMetadata { actor: Some("alice-admin".into()), ..Default::default() })
         .await
         .unwrap();
-    eventually(WAIT, "the job is visible", || async {
-        (get(app, token, id).await.status() == StatusCode::OK).then_some(())
-    })
-    .await;
+    assert_eq!(get(app, token, id).await.status(), StatusCode::OK, "a queued job is visible with no lag");
     id
 }
 

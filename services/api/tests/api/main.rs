@@ -11,6 +11,7 @@ mod events;
 mod fakes;
 mod health;
 mod helpers;
+mod job_queue;
 mod jobs;
 mod metadata;
 mod ports;

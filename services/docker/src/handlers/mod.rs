@@ -1,52 +1,63 @@
-//! One handler per request action; [`dispatch`] routes a request by the subject's action.
+//! The docker service's reactions to events (consumer `docker-jobs`, `nats/consumers/`): one
+//! file per event it reacts to. Each decides, then issues follow-up commands; nothing here runs
+//! a compose command itself (that is a job's work, see [`crate::jobs`]).
+//!
+//! - [`deployment_requested`]: `DeploymentRequested` → the requested job is queued (the API
+//!   queues it too; whoever is first wins, the other finds it queued).
+//! - [`job_ended`]: `JobFailed`, `JobTimedOut`, `JobCancelled` of a project job → the project
+//!   records the failure when the job's worker could not (it died, or the job was cancelled
+//!   before it started).
+//!
+//! Follow-up commands carry `actor = system:<worker>`, `causation_id` = the event's message id
+//! and the event's correlation id.
 
-pub mod containers;
-pub mod health;
-pub mod logs_close;
-pub mod logs_keepalive;
-pub mod logs_open;
-pub mod ports;
+pub mod deployment_requested;
+pub mod job_ended;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use warp_events::docker::{DockerFailure, DockerFailureKind, DockerReply};
-use warp_events::subjects;
+use sqlx::{PgConnection, PgPool};
+use warp_consumer_kit::{Handler, HandlerError};
+use warp_events::{EventEnvelope, EventMetadata};
+use warp_store::event_store::{JobCqrs, ProjectCqrs};
 
-use crate::Context;
+/// What the handlers reach.
+pub struct Reactions {
+    pub pool: PgPool,
+    pub projects: ProjectCqrs,
+    pub jobs: JobCqrs,
+    /// This worker's name (`docker@<host>:<pid>`), the actor of follow-up commands.
+    pub worker: String,
+}
 
-/// Answers one request: `action` is what follows `warp.docker.<host>.` in the subject. Returns
-/// the JSON reply (a `DockerReply`).
-pub async fn dispatch(ctx: &Context, action: &str, payload: &[u8]) -> Vec<u8> {
-    match action {
-        subjects::DOCKER_CONTAINERS => reply(containers::handle(ctx).await),
-        subjects::DOCKER_HEALTH => reply(health::handle(ctx).await),
-        subjects::DOCKER_PORTS => match parse(payload) {
-            Ok(query) => reply(ports::handle(ctx, query).await),
-            Err(failure) => reply::<()>(Err(failure)),
-        },
-        subjects::DOCKER_LOGS_OPEN => match parse(payload) {
-            Ok(request) => reply(logs_open::handle(ctx, request).await),
-            Err(failure) => reply::<()>(Err(failure)),
-        },
-        subjects::DOCKER_LOGS_KEEPALIVE => reply(parse(payload).map(|r| logs_keepalive::handle(ctx, r))),
-        subjects::DOCKER_LOGS_CLOSE => reply(parse(payload).map(|r| logs_close::handle(ctx, r))),
-        other => reply::<()>(Err(bad_request(format!("unknown docker action {other:?}")))),
+impl Reactions {
+    /// Metadata of a command that `event` caused.
+    fn caused_by(&self, event: &EventEnvelope) -> EventMetadata {
+        EventMetadata {
+            actor: Some(format!("system:{}", self.worker)),
+            request_id: None,
+            correlation_id: event.metadata.correlation_id.clone(),
+            causation_id: Some(event.message_id()),
+        }
     }
 }
 
-fn parse<T: DeserializeOwned>(payload: &[u8]) -> Result<T, DockerFailure> {
-    serde_json::from_slice(payload).map_err(|e| bad_request(format!("unreadable request: {e}")))
+impl Handler for Reactions {
+    async fn handle(&self, _tx: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError> {
+        match (event.aggregate_type.as_str(), event.event_type.as_str()) {
+            (warp_events::project::AGGREGATE_TYPE, "DeploymentRequested") => deployment_requested::handle(self, event).await,
+            (warp_events::job::AGGREGATE_TYPE, "JobFailed" | "JobTimedOut" | "JobCancelled") => job_ended::handle(self, event).await,
+            // The consumer's filter sends nothing else.
+            _ => Ok(()),
+        }
+    }
 }
 
-fn reply<T: Serialize>(result: Result<T, DockerFailure>) -> Vec<u8> {
-    let reply = match result {
-        Ok(value) => DockerReply::Ok(value),
-        Err(failure) => DockerReply::Error(failure),
-    };
-    serde_json::to_vec(&reply).expect("a docker reply serialises")
-}
-
-/// A `bad_request` failure.
-pub fn bad_request(message: String) -> DockerFailure {
-    DockerFailure { kind: DockerFailureKind::BadRequest, message }
+/// A command error as a handler error: the event store unreachable is `Unavailable` (retried
+/// until it is back), a conflict that outlived the retries `Transient`, anything else
+/// `Permanent` (the command can never succeed: dead-letter it).
+fn command_error<E: std::error::Error + Send + Sync + 'static>(error: cqrs_es::AggregateError<E>) -> HandlerError {
+    match error {
+        cqrs_es::AggregateError::AggregateConflict => HandlerError::Transient(anyhow::anyhow!("{error}")),
+        cqrs_es::AggregateError::DatabaseConnectionError(_) => HandlerError::Unavailable(anyhow::anyhow!("{error}")),
+        other => HandlerError::Permanent(anyhow::anyhow!("{other}")),
+    }
 }

@@ -9,45 +9,45 @@ use futures::future::BoxFuture;
 use futures::FutureExt as _;
 use uuid::Uuid;
 use warp_domain::ProjectCommand;
-use warp_events::docker::ComposeFrontEnd;
+use warp_events::job::DeployInput;
 use warp_events::project::{DeployedService, ProjectSource};
 use warp_jobs::{Executor, JobContext, JobFailure};
 
-use super::compose_cli::Compose;
-use super::git::context_with_tail;
-use super::workspace::{EnvFile, Workspace};
-use super::{compose_file, plan, port_check, ready, DeployServices};
+use super::steps::compose_cli::Compose;
+use super::steps::git::context_with_tail;
+use super::steps::workspace::EnvFile;
+use super::steps::{compose_file, plan, port_check, ready, ComposeProject};
+use super::DeployServices;
 
 /// Runs `deploy` jobs.
 pub struct DeployExecutor(pub Arc<DeployServices>);
 
 impl Executor for DeployExecutor {
-    fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
-        async move {
-            let id = super::project_id(job)?;
-            let mut outcome = Outcome::default();
-            let result = deploy(&self.0, job, id, &mut outcome).await;
-            let record = match &result {
-                Ok(services) => ProjectCommand::RecordDeploymentSucceeded {
-                    job_id: job.job_id,
-                    commit: outcome.commit.clone(),
-                    services: services.clone(),
-                },
-                Err(failure) => ProjectCommand::RecordDeploymentFailed {
-                    job_id: job.job_id,
-                    message: self.0.failure_message(failure, "the deploy was cancelled or timed out"),
-                    containers_changed: outcome.compose_ran,
-                    rolled_back_to: outcome.rolled_back_to.clone(),
-                },
-            };
-            if outcome.project_loaded {
-                self.0.record(job, id, record).await?;
-            }
-            let services = result?;
-            request_route(&self.0, job, id, &services).await;
-            Ok(())
+    type Input = DeployInput;
+
+    async fn run(&self, input: DeployInput, job: &JobContext) -> Result<(), JobFailure> {
+        let id = input.project_id;
+        let mut outcome = Outcome::default();
+        let result = deploy(&self.0, job, id, &mut outcome).await;
+        let record = match &result {
+            Ok(services) => ProjectCommand::RecordDeploymentSucceeded {
+                job_id: job.job_id,
+                commit: outcome.commit.clone(),
+                services: services.clone(),
+            },
+            Err(failure) => ProjectCommand::RecordDeploymentFailed {
+                job_id: job.job_id,
+                message: self.0.failure_message(failure, "the deploy was cancelled or timed out"),
+                containers_changed: outcome.compose_ran,
+                rolled_back_to: outcome.rolled_back_to.clone(),
+            },
+        };
+        if outcome.project_loaded {
+            self.0.record(job, id, record).await?;
         }
-        .boxed()
+        let services = result?;
+        request_route(&self.0, job, id, &services).await;
+        Ok(())
     }
 }
 
@@ -74,16 +74,12 @@ struct Prepared {
 
 async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut Outcome) -> Result<Vec<DeployedService>, JobFailure> {
     let project = svc.project(id).await?;
-    let config = project.deployment.clone().ok_or_else(|| JobFailure::failed("the project has no compose source to deploy"))?;
     outcome.project_loaded = true;
-    let front_end = svc.compose_front_end()?.clone();
-    let settings = svc.settings.load().await.map_err(|e| JobFailure::failed(format!("reading the settings: {e:#}")))?;
-    let workspace = Workspace::new(&settings.values.workspaces_root, id).map_err(JobFailure::failed)?;
-    workspace.ensure().map_err(|e| JobFailure::failed(format!("creating the project folder: {e}")))?;
-    let env = svc.env_values(id, &project).await?;
+    let target = ComposeProject::prepare(svc, id, project).await?;
+    let (project, config) = (&target.project, &target.config);
 
     // 1. Source.
-    let dir = workspace.source_dir(&config.source).map_err(JobFailure::failed)?;
+    let dir = target.source_dir().map_err(JobFailure::failed)?;
     if let ProjectSource::Git { url, git_ref } = &config.source {
         outcome.commit = Some(svc.git.fetch(job, &dir, url, git_ref).await?);
     } else {
@@ -91,7 +87,7 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
     }
 
     // 2-4. Compose file, config, ports.
-    let prepared = prepare(job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env).await?;
+    let prepared = prepare(job, &target, &dir).await?;
     port_check::check(job, &svc.pool, &svc.docker, &config.compose_project, &prepared.plan.ports).await?;
 
     // 5. Up, then wait.
@@ -112,11 +108,10 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
         ProjectSource::Git { .. } => match project.last_good_commit.clone() {
             Some(good) if outcome.commit.as_deref() != Some(good.as_str()) => {
                 let dir = dir.clone();
+                let target = &target;
                 let run = async move {
                     svc.git.checkout(job, &dir, &good).await?;
-                    let again =
-                        prepare(job, &workspace, &dir, config.compose_file.as_deref(), &config.compose_project, &front_end, &env)
-                            .await?;
+                    let again = prepare(job, target, &dir).await?;
                     up_and_wait(svc, job, &again).await
                 };
                 Some((project.last_good_commit.clone().unwrap_or_default(), run.boxed()))
@@ -183,25 +178,12 @@ fn split_reference(reference: &str) -> (&str, &str) {
 }
 
 
-/// Finds the compose file, writes the env file and reads the compose model (`compose config`,
-/// whose output holds interpolated env values and is never logged).
-async fn prepare(
-    job: &JobContext,
-    workspace: &Workspace,
-    dir: &Path,
-    compose_file: Option<&str>,
-    compose_project: &str,
-    front_end: &ComposeFrontEnd,
-    env: &std::collections::BTreeMap<String, secrecy::SecretString>,
-) -> Result<Prepared, JobFailure> {
-    let file: PathBuf = compose_file::find(dir, compose_file).map_err(JobFailure::failed)?;
+/// Finds the compose file in `dir`, writes the env file and reads the compose model
+/// (`compose config`, whose output holds interpolated env values and is never logged).
+async fn prepare(job: &JobContext, target: &ComposeProject, dir: &Path) -> Result<Prepared, JobFailure> {
+    let file: PathBuf = compose_file::find(dir, target.config.compose_file.as_deref()).map_err(JobFailure::failed)?;
     job.log.system(&format!("compose file: {}", file.display()));
-    let env_file = if env.is_empty() {
-        None
-    } else {
-        Some(EnvFile::write(workspace.env_file(), env).map_err(JobFailure::failed)?)
-    };
-    let compose = Compose::new(front_end, compose_project, file, env_file.as_ref().map(EnvFile::path));
+    let (compose, env_file) = target.compose(file)?;
     job.log.clear_tail();
     let model = job
         .output(&compose.spec(&["config"]))

@@ -1,30 +1,27 @@
-//! The docker service's jobs: deploy, stop, start and remove a compose project, and
-//! check a quick service.
+//! The docker service's jobs: one file per job type, each an executor with its own input.
 //!
 //! # Layout
 //! - [`DeployServices`]: what every executor reaches (database, settings, deploy env, the
 //!   `Project` command bus, the engine, the compose front end, git options).
-//! - [`deploy`]: fetch the source, find the compose file, check ports, `up --build -d`, wait
-//!   until running and healthy, record the result; roll back to the last good commit when a
-//!   redeploy fails after replacing containers.
-//! - [`lifecycle`]: `compose stop`, `start`, `down [--volumes]`.
-//! - [`quick_service`]: a running container or host port that answers, then its route.
-//! - [`workspace`], [`git`], [`compose_file`], [`compose_cli`], [`plan`], [`ready`],
-//!   [`port_check`]: the steps.
+//! - [`deploy`] (`DeployInput`): fetch the source, find the compose file, check ports,
+//!   `up --build -d`, wait until running and healthy, record the result; roll back to the last
+//!   good revision when a redeploy fails after replacing containers.
+//! - [`stop`], [`start`], [`remove`] (`StopInput`, `StartInput`, `RemoveInput`): `compose
+//!   stop`, `start`, `down [--volumes]`, through [`steps::lifecycle`].
+//! - [`quick_service`] (`QuickServiceInput`): a running container or host port that answers,
+//!   then its route.
+//! - [`steps`]: the steps they are made of, starting with [`steps::ComposeProject`] (settings →
+//!   workspace → deploy env, in one place).
 //!
 //! Each executor reads what to do from the `Project` aggregate (replayed from the event
 //! store) and reports the outcome as a follow-up command on it.
 
-pub mod compose_cli;
-pub mod compose_file;
 pub mod deploy;
-pub mod git;
-pub mod lifecycle;
-pub mod plan;
-pub mod port_check;
 pub mod quick_service;
-pub mod ready;
-pub mod workspace;
+pub mod remove;
+pub mod start;
+pub mod steps;
+pub mod stop;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,7 +31,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use warp_domain::{Project, ProjectCommand};
 use warp_events::docker::ComposeFrontEnd;
-use warp_events::{EventMetadata, JobType};
+use warp_events::EventMetadata;
 use warp_jobs::{JobContext, JobFailure, Runner};
 use warp_platform::redact::Redactor;
 use warp_store::deploy_env::DeployEnvStore;
@@ -55,7 +52,7 @@ pub struct DeployServices {
     pub docker: Arc<DockerClient>,
     /// `None` when neither compose front end is installed: deploys then fail with that reason.
     pub compose: Option<ComposeFrontEnd>,
-    pub git: git::GitOptions,
+    pub git: steps::git::GitOptions,
     /// This worker's name in event metadata (`system:<worker>`).
     pub worker: String,
 }
@@ -64,11 +61,11 @@ impl DeployServices {
     /// Registers every executor of this module with `runner`.
     pub fn register(self: Arc<Self>, runner: Runner) -> Runner {
         runner
-            .register(JobType::Deploy, deploy::DeployExecutor(self.clone()))
-            .register(JobType::Stop, lifecycle::LifecycleExecutor(self.clone()))
-            .register(JobType::Start, lifecycle::LifecycleExecutor(self.clone()))
-            .register(JobType::Remove, lifecycle::LifecycleExecutor(self.clone()))
-            .register(JobType::QuickService, quick_service::QuickServiceExecutor(self))
+            .register(deploy::DeployExecutor(self.clone()))
+            .register(stop::StopExecutor(self.clone()))
+            .register(start::StartExecutor(self.clone()))
+            .register(remove::RemoveExecutor(self.clone()))
+            .register(quick_service::QuickServiceExecutor(self))
     }
 
     fn metadata(&self, job_id: Uuid) -> EventMetadata {
@@ -126,7 +123,3 @@ impl DeployServices {
     }
 }
 
-/// The project id of a job input that names one.
-fn project_id(job: &JobContext) -> Result<Uuid, JobFailure> {
-    job.input.project_id().ok_or_else(|| JobFailure::failed("the job names no project"))
-}

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::query_parameters::InspectContainerOptions;
-use futures::future::BoxFuture;
-use futures::FutureExt as _;
 use warp_domain::ProjectCommand;
+use warp_events::job::QuickServiceInput;
 use warp_events::project::QuickServiceTarget;
 use warp_jobs::{Executor, JobContext, JobFailure};
 
@@ -21,31 +20,30 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 pub struct QuickServiceExecutor(pub Arc<DeployServices>);
 
 impl Executor for QuickServiceExecutor {
-    fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
-        async move {
-            let svc = &self.0;
-            let id = super::project_id(job)?;
-            let project = svc.project(id).await?;
-            let result = check(svc, job, &project).await;
-            match result {
-                Ok(service_url) => {
-                    job.log.system(&format!("the service answers; requesting route to {service_url}"));
-                    svc.record(job, id, ProjectCommand::RequestRoute { service_url }).await
-                }
-                Err(failure) => {
-                    let message = svc.failure_message(&failure, "cancelled or timed out");
-                    let record = ProjectCommand::RecordDeploymentFailed {
-                        job_id: job.job_id,
-                        message,
-                        containers_changed: false,
-                        rolled_back_to: None,
-                    };
-                    svc.record(job, id, record).await?;
-                    Err(failure)
-                }
+    type Input = QuickServiceInput;
+
+    async fn run(&self, input: QuickServiceInput, job: &JobContext) -> Result<(), JobFailure> {
+        let svc = &self.0;
+        let id = input.project_id;
+        let project = svc.project(id).await?;
+        let result = check(svc, job, &project).await;
+        match result {
+            Ok(service_url) => {
+                job.log.system(&format!("the service answers; requesting route to {service_url}"));
+                svc.record(job, id, ProjectCommand::RequestRoute { service_url }).await
+            }
+            Err(failure) => {
+                let message = svc.failure_message(&failure, "cancelled or timed out");
+                let record = ProjectCommand::RecordDeploymentFailed {
+                    job_id: job.job_id,
+                    message,
+                    containers_changed: false,
+                    rolled_back_to: None,
+                };
+                svc.record(job, id, record).await?;
+                Err(failure)
             }
         }
-        .boxed()
     }
 }
 

@@ -64,7 +64,7 @@ impl Harness {
             reconnect_delay: Duration::from_millis(100),
             ..ConsumerOptions::default()
         };
-        let run = warp_audit::run(
+        let run = warp_read_models::run(
             self.db.pool.clone(),
             self.nats.client.clone(),
             self.nats.names.clone(),

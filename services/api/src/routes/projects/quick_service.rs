@@ -5,10 +5,9 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use uuid::Uuid;
 use warp_domain::validate::{Port, ProjectName, Subdomain};
-use warp_domain::{JobCommand, ProjectCommand, ValidationError};
+use warp_domain::{ProjectCommand, ValidationError};
 use warp_events::docker::ContainerList;
 use warp_events::project::QuickServiceTarget;
-use warp_events::JobInput;
 use warp_store::project_names;
 
 use super::queue::ActionAccepted;
@@ -80,8 +79,8 @@ pub async fn quick_service(
         return Err(error.into());
     }
     let job_id = Uuid::now_v7();
-    let queue = JobCommand::Queue { input: JobInput::QuickService { project_id: id }, timeout_seconds: None };
-    warp_store::event_store::execute_job(&state.jobs, job_id, queue, &ctx.metadata).await?;
+    let input = warp_events::job::QuickServiceInput { project_id: id }.into();
+    warp_store::event_store::queue_job(&state.jobs, job_id, input, &ctx.metadata).await?;
     tracing::info!(project.id = %id, job.id = %job_id, "quick service created");
     Ok(ActionAccepted { job_id, project_id: id }.response())
 }

@@ -100,6 +100,15 @@ pub async fn wait(
     }
 }
 
+/// The containers of compose project `project` as the engine shows them now, in any state,
+/// ordered by service and name.
+///
+/// # Errors
+/// When the engine cannot be reached or cannot list containers.
+pub async fn containers(docker: &DockerClient, project: &str) -> Result<Vec<DeployedService>, JobFailure> {
+    Ok(inspect_project(docker, project).await?.into_iter().map(|c| c.service).collect())
+}
+
 struct Inspected {
     service: DeployedService,
     exit_code: i64,

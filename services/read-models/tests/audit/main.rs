@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use helpers::{created, project_event, Harness};
 use sqlx::PgConnection;
-use warp_audit::handlers::audit::AuditHandler;
-use warp_audit::handlers::read_models::ReadModelsHandler;
+use warp_read_models::handlers::audit::AuditHandler;
+use warp_read_models::handlers::read_models::ReadModelsHandler;
 use warp_consumer_kit::{Handler, HandlerError};
 use warp_events::EventEnvelope;
 
@@ -112,7 +112,7 @@ async fn rebuilding_the_audit_trail_reproduces_the_live_projection_row_for_row()
         let stop = h.shutdown.clone();
         async move { relay.run(stop).await }
     });
-    tokio::spawn(warp_audit::run(
+    tokio::spawn(warp_read_models::run(
         h.db.pool.clone(),
         h.nats.client.clone(),
         h.nats.names.clone(),

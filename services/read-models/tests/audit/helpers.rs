@@ -42,7 +42,7 @@ impl Harness {
     /// Runs `handler` as durable consumer `durable`; a message failing `poison_after` times is
     /// dead-lettered.
     pub fn spawn_consumer<H: Handler>(&self, durable: &str, poison_after: i64, handler: H) {
-        let mut config = warp_platform::nats::consumer_config("audit").unwrap();
+        let mut config = warp_platform::nats::consumer_config("audit", &self.nats.names).unwrap();
         config.durable_name = Some(durable.to_owned());
         let consumer = Consumer::new(
             self.db.pool.clone(),

@@ -1,9 +1,11 @@
-//! The projection service: keeps the audit trail and the read models up to date.
+//! The read-model service (`warp read-models`): keeps the audit trail and the `projects` read
+//! model up to date from the event stream.
 //!
 //! # Layout
 //! - [`handlers::audit`]: every event → one `audit_log` row (consumer `audit`).
-//! - [`handlers::read_models`]: project and job events → the `projects` and `jobs` read models (consumer
-//!   `projections`).
+//! - [`handlers::read_models`]: project events → the `projects` read model (consumer
+//!   `projections`). The `jobs` read model is not kept here: the database applies each job
+//!   event in the transaction that appends it, so the job queue never waits on this service.
 //! - [`run`]: both consumers until shutdown. Rebuilding the audit trail is
 //!   [`warp_store::projections::audit::rebuild`] (`warp audit rebuild`, or the admin endpoint).
 
@@ -29,15 +31,16 @@ pub async fn run(
         pool.clone(),
         js.clone(),
         names.clone(),
-        nats::consumer_config("audit")?,
+        nats::consumer_config("audit", &names)?,
         handlers::audit::AuditHandler,
         options.clone(),
     )?;
+    let projections_config = nats::consumer_config("projections", &names)?;
     let projections = Consumer::new(
         pool,
         js,
         names,
-        nats::consumer_config("projections")?,
+        projections_config,
         handlers::read_models::ReadModelsHandler,
         options,
     )?;
