@@ -338,11 +338,17 @@ async fn stop_start_and_remove_drive_the_compose_project_and_keep_volumes_unless
     let job = t.action(project, "stop", None).await;
     t.finished(&job, "succeeded").await;
     assert_eq!(page(port).await, None, "stopped containers serve nothing");
-    t.app.project_eventually(project, "stopped", |p| p["status"] == "stopped").await;
+    let view = t.app.project_eventually(project, "stopped", |p| p["status"] == "stopped").await;
+    let states = |view: &Value| -> Vec<String> {
+        view["deployment"]["services"].as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(states(&view), ["exited", "exited"], "the engine's view after the stop: {view}");
 
     let job = t.action(project, "start", None).await;
     t.finished(&job, "succeeded").await;
     assert_eq!(page(port).await.as_deref(), Some("cycle\n"));
+    let view = t.app.project_eventually(project, "running", |p| p["status"] == "running").await;
+    assert_eq!(states(&view), ["running", "running"], "{view}");
 
     let job = t.action(project, "remove", Some(&json!({"volumes": false}))).await;
     t.finished(&job, "succeeded").await;
