@@ -77,6 +77,9 @@ pub enum ProjectEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         services: Option<Vec<DeployedService>>,
     },
+    /// An admin lifted the compose policy rules `allowed` for this project (replacing any
+    /// earlier exceptions; empty: the default policy again).
+    ComposePolicyExceptionsSet { allowed: Vec<ComposeRule> },
     /// Job `job_id` removed the project's containers and networks (`compose down`), and its
     /// named volumes when `volumes_removed`.
     ProjectRemoved { job_id: Uuid, volumes_removed: bool },
@@ -108,6 +111,61 @@ pub enum QuickServiceTarget {
     Container { container: String, target_port: u16 },
     /// A process listening on this port of the Docker host.
     HostPort { host_port: u16 },
+}
+
+/// A rule of the compose policy that an admin may lift for one project (see the docker
+/// service's `jobs/steps/policy.rs` for what each refuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComposeRule {
+    /// `privileged: true`.
+    Privileged,
+    /// Capabilities beyond Docker's defaults.
+    CapAdd,
+    /// Host devices.
+    Devices,
+    /// Host (or another project's) network, pid, ipc, uts, user or cgroup namespace.
+    HostNamespaces,
+    /// Security options that turn confinement off.
+    SecurityOpt,
+    /// Bind mounts outside the project's folder.
+    BindMounts,
+    /// Bind mounts of a unix socket (the Docker socket).
+    DockerSocket,
+    /// Build contexts or Dockerfiles outside the project's folder.
+    BuildContext,
+    /// Building an image tag that exists on the host and is not this project's.
+    ImageTags,
+}
+
+impl ComposeRule {
+    /// Every rule.
+    pub const ALL: [ComposeRule; 9] = [
+        ComposeRule::Privileged,
+        ComposeRule::CapAdd,
+        ComposeRule::Devices,
+        ComposeRule::HostNamespaces,
+        ComposeRule::SecurityOpt,
+        ComposeRule::BindMounts,
+        ComposeRule::DockerSocket,
+        ComposeRule::BuildContext,
+        ComposeRule::ImageTags,
+    ];
+
+    /// The snake_case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComposeRule::Privileged => "privileged",
+            ComposeRule::CapAdd => "cap_add",
+            ComposeRule::Devices => "devices",
+            ComposeRule::HostNamespaces => "host_namespaces",
+            ComposeRule::SecurityOpt => "security_opt",
+            ComposeRule::BindMounts => "bind_mounts",
+            ComposeRule::DockerSocket => "docker_socket",
+            ComposeRule::BuildContext => "build_context",
+            ComposeRule::ImageTags => "image_tags",
+        }
+    }
 }
 
 /// What a deploy job does to a compose project.
@@ -160,7 +218,7 @@ pub struct DeployedService {
 
 impl ProjectEvent {
     /// Event type names, as stored in `events.event_type`, one per variant.
-    pub const TYPES: [&'static str; 14] = [
+    pub const TYPES: [&'static str; 15] = [
         "ProjectCreated",
         "ProjectRenamed",
         "ProjectSettingsUpdated",
@@ -175,6 +233,7 @@ impl ProjectEvent {
         "ProjectStarted",
         "ProjectRemoved",
         "RouteRequested",
+        "ComposePolicyExceptionsSet",
     ];
 }
 
@@ -195,6 +254,7 @@ impl DomainEvent for ProjectEvent {
             ProjectEvent::ProjectStarted { .. } => "ProjectStarted",
             ProjectEvent::ProjectRemoved { .. } => "ProjectRemoved",
             ProjectEvent::RouteRequested { .. } => "RouteRequested",
+            ProjectEvent::ComposePolicyExceptionsSet { .. } => "ComposePolicyExceptionsSet",
         };
         name.to_owned()
     }

@@ -68,6 +68,9 @@ pub enum ProjectCommand {
     /// project requested and its worker recorded no outcome (it died, or was cancelled before it
     /// started), the project records it as a failed deploy; otherwise nothing is recorded.
     RecordJobEnded { job_id: Uuid, message: String },
+    /// An admin lifts the compose policy rules `allowed` for this compose project (replacing
+    /// earlier exceptions). Refused on a project that is not a compose project.
+    SetComposeExceptions { allowed: std::collections::BTreeSet<warp_events::project::ComposeRule> },
     /// Ask for the project's route (`<subdomain>.<base domain>` → `service_url`). Refused
     /// without a subdomain.
     RequestRoute { service_url: String },

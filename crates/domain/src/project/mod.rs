@@ -14,7 +14,7 @@ use cqrs_es::Aggregate;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use warp_events::project::{DeployAction, ProjectSource, QuickServiceTarget};
+use warp_events::project::{ComposeRule, DeployAction, ProjectSource, QuickServiceTarget};
 use warp_events::ProjectEvent;
 
 pub use command::{ProjectCommand, SourceChange};
@@ -48,6 +48,8 @@ pub struct Project {
     pub last_good_job: Option<uuid::Uuid>,
     /// Jobs requested on the project (`DeploymentRequested`) whose outcome is not recorded yet.
     pub pending_jobs: std::collections::BTreeSet<uuid::Uuid>,
+    /// Compose policy rules an admin lifted for this project.
+    pub compose_exceptions: std::collections::BTreeSet<ComposeRule>,
 }
 
 /// How a compose project is deployed.
@@ -217,6 +219,16 @@ impl Aggregate for Project {
                     sink.write(event, self).await;
                 }
             }
+            ProjectCommand::SetComposeExceptions { allowed } => {
+                self.check_writable(None)?;
+                if self.deployment.is_none() {
+                    return Err(ProjectError::NotDeployable);
+                }
+                if allowed != self.compose_exceptions {
+                    let event = ProjectEvent::ComposePolicyExceptionsSet { allowed: allowed.into_iter().collect() };
+                    sink.write(event, self).await;
+                }
+            }
             ProjectCommand::RequestRoute { service_url } => {
                 self.check_writable(None)?;
                 let Some(subdomain) = self.subdomain.clone() else {
@@ -266,6 +278,7 @@ impl Aggregate for Project {
                 self.pending_jobs.remove(&job_id);
             }
             ProjectEvent::RouteRequested { .. } => {}
+            ProjectEvent::ComposePolicyExceptionsSet { allowed } => self.compose_exceptions = allowed.into_iter().collect(),
             ProjectEvent::ProjectRemoved { job_id, .. } => {
                 self.pending_jobs.remove(&job_id);
                 self.deployed = false;

@@ -52,6 +52,47 @@ pub struct ProjectView {
     pub deployment: Option<Json<DeploymentView>>,
     /// Why the last deploy action failed, until one succeeds.
     pub last_error: Option<String>,
+    /// Compose policy rules an admin lifted for this project (`privileged`, `bind_mounts`, …).
+    pub compose_exceptions: Vec<String>,
+}
+
+impl ProjectView {
+    /// The row a `ProjectCreated` event inserts (every other column at its default), for the
+    /// API to answer a create before the projection has run. Kept beside the insert below, so
+    /// the two cannot drift.
+    pub fn created(
+        id: Uuid,
+        name: String,
+        description: Option<String>,
+        subdomain: Option<String>,
+        created_by: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            description,
+            subdomain,
+            archived: false,
+            version: 1,
+            created_by,
+            created_at: at,
+            updated_at: at,
+            kind: "plain".into(),
+            status: "created".into(),
+            last_action: None,
+            last_job_id: None,
+            last_job_status: None,
+            source: None,
+            compose_file: None,
+            compose_project: None,
+            quick_service: None,
+            env_names: Vec::new(),
+            deployment: None,
+            last_error: None,
+            compose_exceptions: Vec::new(),
+        }
+    }
 }
 
 /// The last successful deployment of a compose project.
@@ -224,6 +265,16 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
             .bind(at)
             .execute(&mut *conn)
             .await?;
+        }
+        ProjectEvent::ComposePolicyExceptionsSet { allowed } => {
+            let allowed: Vec<&str> = allowed.iter().map(|rule| rule.as_str()).collect();
+            sqlx::query("update projects set compose_exceptions = $2, version = $3, updated_at = $4 where id = $1")
+                .bind(id)
+                .bind(allowed)
+                .bind(seq)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
         }
         ProjectEvent::RouteRequested { .. } => {
             // A quick service whose check passed is running; for compose projects the deploy

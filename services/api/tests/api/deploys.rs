@@ -605,3 +605,100 @@ async fn a_first_deploy_whose_worker_dies_shows_the_project_failed_as_interrupte
     let view = t.app.project_eventually(project, "the interruption is recorded", |p| p["status"] == "failed").await;
     assert!(view["last_error"].as_str().unwrap().starts_with("interrupted"), "{view}");
 }
+
+/// One compose file per policy rule and syntax, and what the refusal must say.
+fn policy_fixtures(outside: &str) -> Vec<(&'static str, String, &'static str)> {
+    let image = warp_test_support::docker::busybox_image();
+    let web = |extra: &str| format!("services:\n  web:\n    image: {image}\n    command: [\"sleep\", \"60\"]\n{extra}");
+    vec![
+        ("privileged", web("    privileged: true\n"), "service web: privileged: privileged: true (rule privileged)"),
+        ("capability", web("    cap_add: [SYS_ADMIN]\n"), "service web: cap_add: capability SYS_ADMIN (rule cap_add)"),
+        ("device", web("    devices: ['/dev/null:/dev/evil']\n"), "(rule devices)"),
+        ("hostnet", web("    network_mode: host\n"), "service web: network_mode: network_mode: host (rule host_namespaces)"),
+        ("hostpid", web("    pid: host\n"), "service web: pid: pid: host (rule host_namespaces)"),
+        ("seccomp", web("    security_opt: ['seccomp:unconfined']\n"), "service web: security_opt: seccomp:unconfined (rule security_opt)"),
+        ("rootshort", web("    volumes: ['/:/host']\n"), "service web: volumes: bind mount of / (outside the project folder) (rule bind_mounts)"),
+        ("bindlong", web(&format!("    volumes:\n    - type: bind\n      source: {outside}\n      target: /x\n")), "(rule bind_mounts)"),
+        (
+            "namedbind",
+            web("    volumes: ['data:/data']\n") + &format!("volumes:\n  data:\n    driver_opts: {{type: none, o: bind, device: {outside}}}\n"),
+            "(rule bind_mounts)",
+        ),
+        ("socket", web("    volumes: ['/var/run/docker.sock:/var/run/docker.sock']\n"), "(rule docker_socket)"),
+        ("context", format!("services:\n  web:\n    build: {outside}\n"), "(rule build_context)"),
+        ("imagetag", format!("services:\n  web:\n    build: .\n    image: {image}\n"), "would replace the image"),
+    ]
+}
+
+#[tokio::test]
+async fn the_compose_policy_refuses_each_rule_naming_service_and_key_and_starts_nothing() {
+    let t = Deploys::start().await;
+    let outside = FixtureFolder::new("outside");
+    let outside_dir = outside.root().canonicalize().unwrap().display().to_string();
+    for (name, compose, wanted) in policy_fixtures(&outside_dir) {
+        let folder = t.folder(name);
+        folder.write("compose.yaml", compose);
+        folder.write("Dockerfile", format!("FROM {}\n", warp_test_support::docker::busybox_image()));
+        let (project, job) = t.deploy_existing(json!({"name": name, "source": {"folder": {"path": name}}})).await;
+        let failed = t.finished(&job, "failed").await.to_string();
+        assert!(failed.contains(wanted), "{name}: {failed}");
+        let view = t.app.get_project(&t.app.admin, &project.to_string()).await.json::<Value>().await.unwrap();
+        assert!(containers_of(view["compose_project"].as_str().unwrap()).is_empty(), "{name}: nothing started");
+    }
+
+    // An admin lifts one rule for one project: that rule no longer refuses it.
+    let folder = t.folder("allowed");
+    folder.write("compose.yaml", policy_fixtures(&outside_dir)[1].1.clone());
+    let (project, job) = t.deploy_existing(json!({"name": "allowed", "source": {"folder": {"path": "allowed"}}})).await;
+    t.finished(&job, "failed").await;
+    let url = format!("{}/api/projects/{project}/compose-policy", t.app.address);
+    let by_member = t.app.client.put(&url).bearer_auth(&t.app.member.secret).json(&json!({"allow": ["cap_add"]})).send().await.unwrap();
+    assert_eq!(by_member.status(), StatusCode::NOT_FOUND, "a member never reaches another user's project");
+    let set = t.app.client.put(&url).bearer_auth(&t.app.admin.secret).json(&json!({"allow": ["cap_add"]})).send().await.unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+    let job = t.action(project, "deploy", None).await;
+    t.finished(&job, "succeeded").await;
+    let view = t.app.project_eventually(project, "the exception shows", |p| p["compose_exceptions"] == json!(["cap_add"])).await;
+    assert_eq!(view["status"], "running");
+    let audit = t.app.client.get(format!("{}/api/audit", t.app.address)).bearer_auth(&t.app.admin.secret).send().await.unwrap();
+    assert!(audit.text().await.unwrap().contains("project.compose_policy_exceptions_set"), "the exception is audited");
+
+    // A clean compose file passes.
+    let port = free_port();
+    let clean = t.folder("clean");
+    clean.write_all(compose_fixtures::two_service_project(port, "clean\n"));
+    let (_, job) = t.deploy_existing(json!({"name": "clean", "source": {"folder": {"path": "clean"}}})).await;
+    t.finished(&job, "succeeded").await;
+    assert_eq!(page(port).await.as_deref(), Some("clean\n"));
+}
+
+#[tokio::test]
+async fn a_folder_belongs_to_one_project_and_a_link_into_the_panels_folder_is_refused() {
+    let t = Deploys::start().await;
+    let port = free_port();
+    let folder = t.folder("owned");
+    folder.write_all(compose_fixtures::two_service_project(port, "owned\n"));
+    let (_, job) = t.deploy_existing(json!({"name": "Owned", "source": {"folder": {"path": "owned"}}})).await;
+    t.finished(&job, "succeeded").await;
+
+    // The same folder through a symlink, by the same user: named.
+    std::os::unix::fs::symlink(folder.root(), t.root.root().join("alias")).unwrap();
+    let (_, job) = t.deploy_existing(json!({"name": "alias", "source": {"folder": {"path": "alias"}}})).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    assert!(failed.contains("overlaps the folder of project Owned"), "{failed}");
+
+    // By another user: the project is not named.
+    let response = t.app.deploy_existing(&t.app.member, &json!({"name": "theirs", "source": {"folder": {"path": "owned"}}})).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accepted: Value = response.json().await.unwrap();
+    let failed = t.finished(accepted["job_id"].as_str().unwrap(), "failed").await.to_string();
+    assert!(failed.contains("overlaps the folder of another user's project"), "{failed}");
+    assert!(!failed.contains("Owned"), "{failed}");
+
+    // A link into .warp/, where checkouts and env files live.
+    std::fs::create_dir_all(t.root.root().join(".warp")).unwrap();
+    std::os::unix::fs::symlink(t.root.root().join(".warp"), t.root.root().join("sneaky")).unwrap();
+    let (_, job) = t.deploy_existing(json!({"name": "sneaky", "source": {"folder": {"path": "sneaky"}}})).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    assert!(failed.contains("resolves into .warp/"), "{failed}");
+}

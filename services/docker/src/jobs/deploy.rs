@@ -16,7 +16,7 @@ use warp_jobs::{Executor, JobContext, JobFailure};
 use super::steps::compose_cli::Compose;
 use super::steps::git::context_with_tail;
 use super::steps::workspace::EnvFile;
-use super::steps::{compose_file, plan, port_check, ready, ComposeProject};
+use super::steps::{compose_file, ownership, plan, policy, port_check, ready, ComposeProject};
 use super::DeployServices;
 
 /// Runs `deploy` jobs.
@@ -68,6 +68,8 @@ type Rollback<'a> = BoxFuture<'a, Result<Vec<DeployedService>, JobFailure>>;
 struct Prepared {
     compose: Compose,
     plan: plan::Plan,
+    /// `(service, image tag)` of services that build an image under a name of their choice.
+    build_tags: Vec<(String, String)>,
     // Deleted when the run ends.
     _env_file: Option<EnvFile>,
 }
@@ -83,12 +85,16 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
     if let ProjectSource::Git { url, git_ref } = &config.source {
         outcome.commit = Some(svc.git.fetch(job, &dir, url, git_ref).await?);
     } else {
+        let owner = ownership::owner(&svc.pool, id).await;
+        ownership::check_folder(&svc.pool, &target.workspace.root, id, &dir, owner.as_deref()).await?;
         job.log.system(&format!("deploying folder {}", dir.display()));
     }
 
     // 2-4. Compose file, config, ports.
     let prepared = prepare(job, &target, &dir).await?;
-    port_check::check(job, &svc.pool, &svc.docker, &config.compose_project, &prepared.plan.ports).await?;
+    policy::check_build_tags(job, &svc.docker, &target, &prepared.build_tags).await?;
+    let owner = ownership::owner(&svc.pool, id).await;
+    port_check::check(job, &svc.pool, &svc.docker, &config.compose_project, owner.as_deref(), &prepared.plan.ports).await?;
 
     // 5. Up, then wait.
     outcome.compose_ran = true;
@@ -189,9 +195,12 @@ async fn prepare(job: &JobContext, target: &ComposeProject, dir: &Path) -> Resul
         .output(&compose.spec(&["config"]))
         .await
         .map_err(|e| context_with_tail(e, job, "the compose file is invalid"))?;
-    let plan = plan::parse(&model).map_err(JobFailure::failed)?;
+    let model = plan::read_model(&model).map_err(JobFailure::failed)?;
+    let plan = plan::from_model(&model).map_err(JobFailure::failed)?;
+    policy::enforce(job, target, &model, dir)?;
     job.log.system(&format!("services: {}", plan.services.iter().cloned().collect::<Vec<_>>().join(", ")));
-    Ok(Prepared { compose, plan, _env_file: env_file })
+    let build_tags = policy::build_tags(&model);
+    Ok(Prepared { compose, plan, build_tags, _env_file: env_file })
 }
 
 async fn up_and_wait(svc: &DeployServices, job: &JobContext, prepared: &Prepared) -> Result<Vec<DeployedService>, JobFailure> {

@@ -63,30 +63,14 @@ pub async fn create_project(
         return Err(error.into());
     }
     tracing::info!(project.id = %id, "project created");
-    let now = Utc::now();
-    let view = ProjectView {
+    let view = ProjectView::created(
         id,
-        name: name.into(),
-        description: description.map(Into::into),
-        subdomain: subdomain.map(Into::into),
-        archived: false,
-        version: 1,
-        created_by: ctx.metadata.actor,
-        created_at: now,
-        updated_at: now,
-        kind: "plain".into(),
-        status: "created".into(),
-        source: None,
-        compose_file: None,
-        compose_project: None,
-        quick_service: None,
-        env_names: Vec::new(),
-        deployment: None,
-        last_error: None,
-        last_action: None,
-        last_job_id: None,
-        last_job_status: None,
-    };
+        name.into(),
+        description.map(Into::into),
+        subdomain.map(Into::into),
+        ctx.metadata.actor,
+        Utc::now(),
+    );
     Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/projects/{id}"))], axum::Json(view)))
 }
 

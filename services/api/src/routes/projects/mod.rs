@@ -3,6 +3,7 @@
 
 mod actions;
 mod archive;
+mod compose_policy;
 mod create;
 mod deploy_existing;
 mod env_input;
@@ -17,6 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::AppState;
 
 pub use actions::{Redeploy, Remove};
+pub use compose_policy::{ComposePolicy, ComposePolicyView};
 pub use create::CreateProject;
 pub use deploy_existing::{DeployExisting, FolderSourceInput, GitSourceInput, SourceInput};
 pub use queue::ActionAccepted;
@@ -35,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::stop))
         .routes(routes!(actions::start))
         .routes(routes!(actions::remove))
+        .routes(routes!(compose_policy::set_compose_policy))
 }
 
 /// Parses an optional raw string into a validated type.

@@ -30,7 +30,22 @@ pub struct Plan {
 /// A sentence when the YAML is not a compose model (no `services` mapping) or a port entry
 /// cannot be read.
 pub fn parse(yaml: &[u8]) -> Result<Plan, String> {
-    let model: Value = serde_norway::from_slice(yaml).map_err(|e| format!("reading compose config output: {e}"))?;
+    from_model(&read_model(yaml)?)
+}
+
+/// `compose config` output as a YAML value.
+///
+/// # Errors
+/// When it is not YAML.
+pub fn read_model(yaml: &[u8]) -> Result<Value, String> {
+    serde_norway::from_slice(yaml).map_err(|e| format!("reading compose config output: {e}"))
+}
+
+/// The plan of a compose model read with [`read_model`].
+///
+/// # Errors
+/// As [`parse`].
+pub fn from_model(model: &Value) -> Result<Plan, String> {
     let services = model
         .get("services")
         .and_then(Value::as_mapping)

@@ -9,7 +9,9 @@ use super::plan::WantedPort;
 use crate::client::DockerClient;
 use crate::ports;
 
-/// Fails with a 409-style message naming the holder of the first taken port.
+/// Fails with a 409-style message naming the holder of the first taken port. A container of
+/// another panel project is named only when `owner` (the deploying project's creator) owns
+/// that project too; otherwise it is "a container of another user's project".
 ///
 /// # Errors
 /// [`JobFailure::Failed`] "port 8080/tcp (service web) is already in use by …".
@@ -18,6 +20,7 @@ pub async fn check(
     pool: &PgPool,
     docker: &DockerClient,
     own_project: &str,
+    owner: Option<&str>,
     wanted: &[WantedPort],
 ) -> Result<(), JobFailure> {
     for want in wanted {
@@ -25,7 +28,7 @@ pub async fn check(
         let holders = ports::holders(docker, want.port, protocol).await.map_err(|f| JobFailure::failed(f.message))?;
         let taken = ports::conflicts(&holders, Some(own_project), &want.host_ip);
         if let Some(holder) = taken.first() {
-            let by = describe(pool, holder).await;
+            let by = describe(pool, holder, owner).await;
             return Err(JobFailure::failed(format!(
                 "conflict: port {}/{} (service {}) is already in use by {by}",
                 want.port, want.protocol, want.service
@@ -39,12 +42,13 @@ pub async fn check(
     Ok(())
 }
 
-/// "container shop-web-1 of project Shop", "container x", "host process nginx (pid 42) on ::".
-async fn describe(pool: &PgPool, holder: &PortHolder) -> String {
+/// "container shop-web-1 of project Shop", "a container of another user's project",
+/// "container x", "host process nginx (pid 42) on ::".
+async fn describe(pool: &PgPool, holder: &PortHolder, owner: Option<&str>) -> String {
     match holder {
         PortHolder::Container { name, compose_project, .. } => {
-            let project: Option<String> = match compose_project {
-                Some(compose) => sqlx::query_scalar("select name from projects where compose_project = $1")
+            let project: Option<(String, Option<String>)> = match compose_project {
+                Some(compose) => sqlx::query_as("select name, created_by from projects where compose_project = $1")
                     .bind(compose)
                     .fetch_optional(pool)
                     .await
@@ -53,7 +57,11 @@ async fn describe(pool: &PgPool, holder: &PortHolder) -> String {
                 None => None,
             };
             match (project, compose_project) {
-                (Some(project), _) => format!("container {name} of project {project}"),
+                // Its container and compose names carry the project's name: name none of them.
+                (Some((_, created_by)), _) if owner.is_none() || created_by.as_deref() != owner => {
+                    "a container of another user's project".to_owned()
+                }
+                (Some((project, _)), _) => format!("container {name} of project {project}"),
                 (None, Some(compose)) => format!("container {name} of compose project {compose}"),
                 (None, None) => format!("container {name}"),
             }
