@@ -134,6 +134,9 @@ pub struct LogsOpen {
     /// Only lines at or after this time (unix seconds).
     pub since: Option<i64>,
     pub ansi: AnsiMode,
+    /// Only containers of these compose projects (a member's own projects); absent: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose_projects: Option<Vec<String>>,
 }
 
 /// Reply to `logs.open`: the containers the session follows from the start.
@@ -147,6 +150,9 @@ pub struct LogsOpened {
 pub struct ContainerRef {
     pub id: String,
     pub name: String,
+    /// The compose project the container belongs to (label `com.docker.compose.project`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose_project: Option<String>,
 }
 
 /// Request `logs.keepalive` or `logs.close`.
@@ -168,6 +174,9 @@ pub struct LogsKeptAlive {
 pub struct ContainerLogLine {
     pub container_id: String,
     pub container_name: String,
+    /// The container's compose project, if it has one: whose secrets the line is masked with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose_project: Option<String>,
     /// `stdout` or `stderr` (a TTY container's output is all `stdout`).
     pub stream: LogStream,
     /// Docker's timestamp of the line (of its first part, for a line Docker split).

@@ -191,7 +191,9 @@ impl Runner {
     }
 
     async fn attempt(&self, job: &JobView, shutdown: &Shutdown) -> anyhow::Result<()> {
-        let log = JobLog::open(job.id, self.pool.clone(), self.nats.clone(), self.redactor.clone()).await?;
+        // The job's output is masked with the panel's secrets and its own project's.
+        let redactor = self.redactor.for_project(job.project_id.map(|id| id.to_string()).as_deref());
+        let log = JobLog::open(job.id, self.pool.clone(), self.nats.clone(), redactor.clone()).await?;
         let flusher = log.spawn_flusher();
         let attempt = u32::try_from(job.attempt).unwrap_or(0) + 1;
         log.system(&format!("{} job started on {} (attempt {attempt})", job.job_type, self.config.worker));
@@ -227,7 +229,7 @@ impl Runner {
             (None, Ok(())) => (JobCommand::Succeed, "succeeded"),
             (None, Err(JobFailure::Failed(message))) => {
                 log.system(&format!("error: {message}"));
-                let message = self.redactor.redact(&message);
+                let message = redactor.redact(&message);
                 (JobCommand::Fail { kind: JobErrorKind::ExecutionFailed, message }, "failed")
             }
             (None, Err(JobFailure::Stopped)) => {

@@ -96,21 +96,29 @@ impl DeployEnvStore {
     /// # Errors
     /// When the rows cannot be read; a row that does not open is skipped with a warning.
     pub async fn register_all(&self, redactor: &warp_platform::redact::Redactor) -> sqlx::Result<usize> {
-        type Row = (Uuid, String, String, Vec<u8>, Vec<u8>);
-        let rows: Vec<Row> =
-            sqlx::query_as("select project_id, name, fingerprint, nonce, ciphertext from project_env_secrets order by project_id")
-                .fetch_all(&self.pool)
-                .await?;
-        let mut groups: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-        for (project_id, name, fingerprint, nonce, ciphertext) in rows {
+        type Row = (Uuid, Option<String>, String, String, Vec<u8>, Vec<u8>);
+        // The compose project names the scope of the project's container logs; the read model
+        // has it for every project it has seen (one it has not seen yet has run no container).
+        let rows: Vec<Row> = sqlx::query_as(
+            "select s.project_id, p.compose_project, s.name, s.fingerprint, s.nonce, s.ciphertext
+               from project_env_secrets s left join projects p on p.id = s.project_id
+              order by s.project_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut groups: BTreeMap<(Uuid, Option<String>), Vec<String>> = BTreeMap::new();
+        for (project_id, compose_project, name, fingerprint, nonce, ciphertext) in rows {
             match self.keyring.cipher.open(&deploy_env_aad(project_id, &name, &fingerprint), &Sealed { nonce, ciphertext }) {
-                Ok(plain) => groups.entry(project_id).or_default().push(String::from_utf8_lossy(&plain).into_owned()),
+                Ok(plain) => groups.entry((project_id, compose_project)).or_default().push(String::from_utf8_lossy(&plain).into_owned()),
                 Err(_) => tracing::warn!(project.id = %project_id, env.name = %name, "a stored deploy env value does not open"),
             }
         }
         let count = groups.values().map(Vec::len).sum();
-        for (project_id, values) in groups {
-            redactor.set_secrets(&format!("deploy:{project_id}"), values);
+        for ((project_id, compose_project), values) in groups {
+            redactor.set_project_secrets(&project_id.to_string(), values.clone());
+            if let Some(compose_project) = compose_project {
+                redactor.set_project_secrets(&compose_project, values);
+            }
         }
         Ok(count)
     }

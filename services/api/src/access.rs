@@ -64,6 +64,19 @@ pub fn owner_filter(user: &Principal) -> Option<String> {
     (user.role != Role::Admin).then(|| user.login.clone())
 }
 
+/// The compose projects whose containers `user` may see: `None` (every container) for admins;
+/// for a member, those of the projects their login created. Containers of no panel project
+/// (the host's own, the panel's) are for admins only.
+pub async fn visible_compose_projects(pool: &PgPool, user: &Principal) -> sqlx::Result<Option<Vec<String>>> {
+    let Some(login) = owner_filter(user) else { return Ok(None) };
+    let names: Vec<String> =
+        sqlx::query_scalar("select compose_project from projects where created_by = $1 and compose_project is not null")
+            .bind(login)
+            .fetch_all(pool)
+            .await?;
+    Ok(Some(names))
+}
+
 /// How often a long-lived response (SSE) checks that its token is still live.
 pub const REVALIDATE_EVERY: Duration = Duration::from_secs(5);
 

@@ -45,8 +45,14 @@ impl Session {
     }
 
     /// Whether `container` belongs to this session: its name or id contains the filter.
+    /// Whether the session follows `container`: its name or id contains the filter, and it
+    /// belongs to one of the session's compose projects when the session names them.
     pub fn matches(&self, container: &ContainerRef) -> bool {
-        self.request.filter.as_deref().is_none_or(|f| container.name.contains(f) || container.id.contains(f))
+        let named = self.request.filter.as_deref().is_none_or(|f| container.name.contains(f) || container.id.contains(f));
+        let owned = self.request.compose_projects.as_ref().is_none_or(|allowed| {
+            container.compose_project.as_ref().is_some_and(|project| allowed.contains(project))
+        });
+        named && owned
     }
 
     /// Starts following `container` unless it is already followed; `since` overrides the
@@ -95,12 +101,15 @@ impl Session {
     }
 
     async fn publish(&self, subject: &str, container: &ContainerRef, line: crate::frames::Line) {
+        // The panel's secrets and those of the container's own project, no other project's.
+        let redactor = self.redactor.for_project(container.compose_project.as_deref());
         let message = ContainerLogLine {
             container_id: container.id.clone(),
             container_name: container.name.clone(),
+            compose_project: container.compose_project.clone(),
             stream: line.stream,
             timestamp: line.timestamp,
-            line: self.redactor.redact(&line.text),
+            line: redactor.redact(&line.text),
         };
         let payload = serde_json::to_vec(&message).expect("a log line serialises");
         if let Err(error) = self.nats.publish(subject.to_owned(), payload.into()).await {
@@ -123,8 +132,9 @@ impl Session {
                 return;
             };
             let Some(actor) = event.actor else { continue };
-            let name = actor.attributes.as_ref().and_then(|a| a.get("name")).cloned().unwrap_or_default();
-            let container = ContainerRef { id: actor.id.unwrap_or_default(), name };
+            let attribute = |key: &str| actor.attributes.as_ref().and_then(|a| a.get(key)).cloned();
+            let (name, compose_project) = (attribute("name").unwrap_or_default(), attribute(crate::jobs::steps::ready::PROJECT_LABEL));
+            let container = ContainerRef { id: actor.id.unwrap_or_default(), name, compose_project };
             if !container.id.is_empty() && self.matches(&container) {
                 // Everything it printed since this start: it is new to the session.
                 self.follow(container, None, event.time.or(Some(since)));

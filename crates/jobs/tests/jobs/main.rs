@@ -295,3 +295,17 @@ async fn a_worker_killed_with_sigkill_leaves_no_process_of_its_job_once_the_job_
     h.wait_log_line(id, "process(es) the job had left running").await;
     let _ = std::fs::remove_file(pid_file);
 }
+
+#[tokio::test]
+async fn a_projects_env_values_mask_its_own_job_logs_and_never_another_projects() {
+    let h = Harness::bare().await;
+    let (mine, theirs) = (project(), project());
+    h.redactor.set_project_secrets(&mine.to_string(), vec!["ordinary-words".into()]);
+    h.spawn_runner("w1", Script("echo these are ordinary-words"), h.shutdown.clone());
+    let own = h.queue(DeployInput { project_id: mine }.into(), None).await;
+    let other = h.queue(DeployInput { project_id: theirs }.into(), None).await;
+    h.wait_status(own, "succeeded").await;
+    h.wait_status(other, "succeeded").await;
+    assert!(h.log_lines(own).await.contains(&("stdout".into(), "these are [REDACTED]".into())));
+    assert!(h.log_lines(other).await.contains(&("stdout".into(), "these are ordinary-words".into())), "nobody hides text in another project's log");
+}

@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(20);
 /// Opens the stream with `query` and reads its `open` event.
 async fn open(app: &TestApp, query: &str) -> (SseReader, Value) {
     let path = format!("/api/containers/logs?{query}");
-    let response = app.request(Method::GET, &path, Auth::Bearer(&app.member.secret)).await;
+    let response = app.request(Method::GET, &path, Auth::Bearer(&app.admin.secret)).await;
     assert_eq!(response.status(), StatusCode::OK, "GET {path}");
     let mut reader = SseReader::new(response);
     let opened = reader.next(WAIT).await.expect("an open event");

@@ -11,7 +11,7 @@ use warp_test_support::eventually;
 use crate::helpers::{assert_error, Auth, TestApp};
 
 async fn get_json(app: &TestApp, path: &str) -> (StatusCode, Value) {
-    let response = app.request(Method::GET, path, Auth::Bearer(&app.member.secret)).await;
+    let response = app.request(Method::GET, path, Auth::Bearer(&app.admin.secret)).await;
     (response.status(), response.json().await.expect("a JSON body"))
 }
 
@@ -113,4 +113,34 @@ async fn an_unreachable_engine_answers_503_with_the_reason() {
     let response = app.request(Method::GET, "/api/containers", Auth::Bearer(&app.member.secret)).await;
     let error = assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
     assert!(error["message"].as_str().unwrap().contains("/nonexistent/docker.sock"), "{error}");
+}
+
+#[tokio::test]
+async fn a_member_lists_and_follows_only_the_containers_of_their_own_projects() {
+    let app = TestApp::spawn_with_docker().await;
+    let response = app.deploy_existing(&app.member, &serde_json::json!({"name": "mine", "source": {"folder": {"path": "mine"}}})).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let project: uuid::Uuid = response.json::<Value>().await.unwrap()["project_id"].as_str().unwrap().parse().unwrap();
+    let view = app.project_eventually(project, "has a compose project", |p| p["compose_project"].is_string()).await;
+    let compose = view["compose_project"].as_str().unwrap();
+    let mine = TestContainer::run("warp-mine", &["--label", &format!("com.docker.compose.project={compose}")], "echo mine; exec sleep 3600");
+    let theirs = TestContainer::run("warp-theirs", &["--label", "com.docker.compose.project=someone-else"], "echo theirs; exec sleep 3600");
+
+    let names = |body: &Value| -> Vec<String> {
+        body["containers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let response = app.request(Method::GET, "/api/containers", Auth::Bearer(&app.member.secret)).await;
+    let listed = names(&response.json::<Value>().await.unwrap());
+    assert!(listed.contains(&mine.name) && !listed.contains(&theirs.name), "{listed:?}");
+    let (_, body) = get_json(&app, "/api/containers").await;
+    assert!(names(&body).contains(&theirs.name), "an admin sees every container");
+
+    let path = "/api/containers/logs?filter=warp-";
+    let response = app.request(Method::GET, path, Auth::Bearer(&app.member.secret)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut reader = crate::sse::SseReader::new(response);
+    let opened = reader.next(Duration::from_secs(20)).await.expect("an open event");
+    let opened: Value = serde_json::from_str(&opened.data).unwrap();
+    let followed: Vec<&str> = opened["containers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(followed, [mine.name.as_str()], "a member follows only their own containers");
 }

@@ -460,7 +460,14 @@ async fn a_deploy_env_canary_never_leaves_the_env_file_even_when_the_failed_depl
     let fresh = warp_platform::redact::Redactor::default();
     let store = warp_store::deploy_env::DeployEnvStore::new(t.app.db.pool.clone(), t.app.settings.keyring().clone());
     assert_eq!(store.register_all(&fresh).await.unwrap(), 1);
-    assert_eq!(fresh.redact(&format!("token={canary};")), "token=[REDACTED];");
+    let own = fresh.for_project(Some(&project.to_string()));
+    assert_eq!(own.redact(&format!("token={canary};")), "token=[REDACTED];");
+    let compose = t.app.get_project(&t.app.admin, &project.to_string()).await.json::<Value>().await.unwrap()["compose_project"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(fresh.for_project(Some(&compose)).redact(&canary), "[REDACTED]", "its containers' logs too");
+    assert_eq!(fresh.redact(&canary), canary, "a project's values mask only that project's output");
 }
 
 #[tokio::test]

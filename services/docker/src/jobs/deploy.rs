@@ -37,7 +37,7 @@ impl Executor for DeployExecutor {
             },
             Err(failure) => ProjectCommand::RecordDeploymentFailed {
                 job_id: job.job_id,
-                message: self.0.failure_message(failure, "the deploy was cancelled or timed out"),
+                message: self.0.failure_message(id, failure, "the deploy was cancelled or timed out"),
                 containers_changed: outcome.compose_ran,
                 rolled_back_to: outcome.rolled_back_to.clone(),
             },

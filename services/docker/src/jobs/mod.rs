@@ -103,15 +103,21 @@ impl DeployServices {
     async fn env_values(&self, id: Uuid, project: &Project) -> Result<BTreeMap<String, SecretString>, JobFailure> {
         let values = self.env.open(id, &project.env).await.map_err(|e| JobFailure::failed(format!("{e:#}")))?;
         let redactor: &Redactor = self.settings.redactor();
-        redactor.set_secrets(&format!("deploy:{id}"), values.values().map(|v| v.expose_secret().to_owned()).collect());
+        let plain: Vec<String> = values.values().map(|v| v.expose_secret().to_owned()).collect();
+        // Its jobs' logs are scoped by project id, its containers' logs by compose project.
+        redactor.set_project_secrets(&id.to_string(), plain.clone());
+        if let Some(deployment) = &project.deployment {
+            redactor.set_project_secrets(&deployment.compose_project, plain);
+        }
         Ok(values)
     }
 
-    /// The text a failure is recorded with on the project, redacted (container log lines in
-    /// it never went through a job log); `stopped` describes a cancel or timeout.
-    fn failure_message(&self, failure: &JobFailure, stopped: &str) -> String {
+    /// The text a failure of project `id` is recorded with, redacted with the panel's and the
+    /// project's secrets (container log lines in it never went through a job log); `stopped`
+    /// describes a cancel or timeout.
+    fn failure_message(&self, id: Uuid, failure: &JobFailure, stopped: &str) -> String {
         match failure {
-            JobFailure::Failed(message) => self.settings.redactor().redact(message),
+            JobFailure::Failed(message) => self.settings.redactor().for_project(Some(&id.to_string())).redact(message),
             JobFailure::Stopped => stopped.to_owned(),
         }
     }

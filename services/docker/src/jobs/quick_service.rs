@@ -33,7 +33,7 @@ impl Executor for QuickServiceExecutor {
                 svc.record(job, id, ProjectCommand::RequestRoute { service_url }).await
             }
             Err(failure) => {
-                let message = svc.failure_message(&failure, "cancelled or timed out");
+                let message = svc.failure_message(id, &failure, "cancelled or timed out");
                 let record = ProjectCommand::RecordDeploymentFailed {
                     job_id: job.job_id,
                     message,

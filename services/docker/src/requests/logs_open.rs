@@ -36,7 +36,11 @@ pub async fn handle(ctx: &Context, request: LogsOpen) -> Result<LogsOpened, Dock
     let session = Session::new(docker, ctx.nats.clone(), request, cancel, ctx.config.redactor.clone());
     let containers: Vec<ContainerRef> = listed
         .into_iter()
-        .map(|c| ContainerRef { id: c.id.unwrap_or_default(), name: container_name(c.names.as_ref()) })
+        .map(|c| ContainerRef {
+            compose_project: c.labels.as_ref().and_then(|l| l.get(crate::jobs::steps::ready::PROJECT_LABEL)).cloned(),
+            id: c.id.unwrap_or_default(),
+            name: container_name(c.names.as_ref()),
+        })
         .filter(|c| session.matches(c))
         .collect();
     for container in &containers {

@@ -11,6 +11,7 @@ use crate::AppState;
 
 /// Running containers (ordered by name) with image, state, health, compose project and
 /// service, published ports and start time, as the docker service reads them from the engine.
+/// A member sees only the containers of their own projects.
 #[utoipa::path(
     get, path = "/api/containers", tag = "containers",
     responses(
@@ -20,7 +21,10 @@ use crate::AppState;
     ),
     security(("bearer" = []))
 )]
-pub async fn list_containers(State(state): State<AppState>, _user: CurrentUser) -> ApiResult<axum::Json<ContainerList>> {
-    let list: ContainerList = docker::request(&state, subjects::DOCKER_CONTAINERS, &serde_json::json!({})).await?;
+pub async fn list_containers(State(state): State<AppState>, user: CurrentUser) -> ApiResult<axum::Json<ContainerList>> {
+    let mut list: ContainerList = docker::request(&state, subjects::DOCKER_CONTAINERS, &serde_json::json!({})).await?;
+    if let Some(visible) = crate::access::visible_compose_projects(&state.pool, &user.0).await? {
+        list.containers.retain(|c| c.compose_project.as_ref().is_some_and(|p| visible.contains(p)));
+    }
     Ok(axum::Json(list))
 }

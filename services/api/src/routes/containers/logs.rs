@@ -63,7 +63,7 @@ impl ContainerLogsQuery {
         }
         let since = self.since.as_deref().map(parse_since).transpose()?;
         let tail = self.tail.or(if since.is_some() { None } else { Some(DEFAULT_TAIL) });
-        Ok(LogsOpen { session_id, filter: self.filter, tail, since, ansi: self.ansi.unwrap_or_default() })
+        Ok(LogsOpen { session_id, filter: self.filter, tail, since, ansi: self.ansi.unwrap_or_default(), compose_projects: None })
     }
 }
 
@@ -101,7 +101,9 @@ pub async fn container_logs(
     ApiQuery(query): ApiQuery<ContainerLogsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let session_id = Uuid::now_v7();
-    let open = query.into_request(session_id)?;
+    let mut open = query.into_request(session_id)?;
+    // A member follows only the containers of their own projects.
+    open.compose_projects = crate::access::visible_compose_projects(&state.pool, &user.0).await?;
     let lines = state
         .nats
         .subscribe(subjects::container_logs_session_wildcard(&session_id.to_string()))
@@ -151,8 +153,9 @@ async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscri
             message = lines.next() => {
                 let Some(message) = message else { break };
                 let Ok(mut line) = serde_json::from_slice::<ContainerLogLine>(&message.payload) else { continue };
-                // Whatever the docker service knew, no secret of the panel reaches a client.
-                line.line = state.settings.redactor().redact(&line.line);
+                // Whatever the docker service knew, no secret of the panel, nor of the container's
+                // own project, reaches a client.
+                line.line = state.settings.redactor().for_project(line.compose_project.as_deref()).redact(&line.line);
                 let data = serde_json::to_string(&line).expect("a log line serialises");
                 if tx.send(Event::default().event("line").data(data)).await.is_err() {
                     break;

@@ -65,7 +65,10 @@ pub async fn redeploy(
         warp_store::event_store::execute_project(&state.projects, id, ProjectCommand::SetDeployEnv { env: fingerprints }, &ctx.metadata)
             .await?;
         store.delete_superseded(id, &current).await?;
-        env_input::register(state.settings.redactor(), id, &env);
+        let project = warp_store::event_store::load_project(&state.pool, id).await?;
+        if let Some(deployment) = project.deployment {
+            env_input::register(state.settings.redactor(), id, &deployment.compose_project, &env);
+        }
     }
     Ok(queue_action(&state, &ctx, id, DeployAction::Deploy).await?.response())
 }

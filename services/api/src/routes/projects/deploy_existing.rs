@@ -96,6 +96,7 @@ pub async fn deploy_existing(
         return Err(super::create::taken(which, name.as_str(), label.as_deref()));
     }
     let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
+    let compose_name = compose_project.as_str().to_owned();
     let created = async {
         let env = store.store(id, &env).await.map_err(ApiError::Internal)?;
         let command = ProjectCommand::CreateDeployable { name: name.clone(), subdomain, source, compose_file, compose_project, env };
@@ -107,7 +108,7 @@ pub async fn deploy_existing(
         project_names::release_new_project(&state.pool, name.as_str(), id).await?;
         return Err(error);
     }
-    env_input::register(state.settings.redactor(), id, &env);
+    env_input::register(state.settings.redactor(), id, &compose_name, &env);
     tracing::info!(project.id = %id, "compose project created");
     Ok(queue_action(&state, &ctx, id, DeployAction::Deploy).await?.response())
 }

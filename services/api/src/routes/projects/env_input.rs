@@ -12,11 +12,19 @@ pub const MAX_VARS: usize = 100;
 /// Longest value, bytes.
 pub const MAX_VALUE_LEN: usize = 4096;
 
-/// Registers `vars` as project `project_id`'s deploy env with the redactor, replacing what it
-/// held for the project, so API error bodies and relayed log lines mask them at once.
-pub fn register(redactor: &warp_platform::redact::Redactor, project_id: Uuid, vars: &BTreeMap<EnvVarName, SecretString>) {
-    let values = vars.values().map(|v| v.expose_secret().to_owned()).collect();
-    redactor.set_secrets(&format!("deploy:{project_id}"), values);
+/// Registers `vars` as project `project_id`'s deploy env with the redactor (values it held
+/// before stay masked), so that project's relayed log lines mask them at once. They mask only
+/// that project's output (see `Redactor::set_project_secrets`): its jobs' logs (scope: the
+/// project id) and its containers' logs (scope: its compose project).
+pub fn register(
+    redactor: &warp_platform::redact::Redactor,
+    project_id: Uuid,
+    compose_project: &str,
+    vars: &BTreeMap<EnvVarName, SecretString>,
+) {
+    let values: Vec<String> = vars.values().map(|v| v.expose_secret().to_owned()).collect();
+    redactor.set_project_secrets(&project_id.to_string(), values.clone());
+    redactor.set_project_secrets(compose_project, values);
 }
 
 /// Validates names (env var name rule) and values: at most [`MAX_VALUE_LEN`] bytes, no `'`,

@@ -82,7 +82,7 @@ pub async fn run(svc: &DeployServices, job: &JobContext, id: uuid::Uuid, lifecyc
             svc.record(job, id, ProjectCommand::RecordLifecycle { job_id: job.job_id, action, services }).await
         }
         Err(failure) => {
-            let message = svc.failure_message(&failure, "cancelled or timed out");
+            let message = svc.failure_message(id, &failure, "cancelled or timed out");
             let record = ProjectCommand::RecordDeploymentFailed { job_id: job.job_id, message, containers_changed: true, rolled_back_to: None };
             svc.record(job, id, record).await?;
             Err(failure)
