@@ -51,6 +51,8 @@ pub struct AppState {
     /// Docker host whose docker service answers `/api/containers` and `/health/docker`
     /// (`WARP_DOCKER_HOST_NAME`, default `local`).
     pub docker_host: String,
+    /// The panel's own ports (the API's, Postgres', NATS'): no quick service may expose them.
+    pub panel_ports: Vec<u16>,
 }
 
 impl AppState {
@@ -58,7 +60,13 @@ impl AppState {
     pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames, settings: SettingsStore) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
         let jobs = event_store::job_cqrs(pool.clone());
-        Self { pool, projects, jobs, nats, names, settings, token_checks: Default::default(), shutdown: Shutdown::new(), docker_host: "local".into() }
+        Self { pool, projects, jobs, nats, names, settings, token_checks: Default::default(), shutdown: Shutdown::new(), docker_host: "local".into(), panel_ports: Vec::new() }
+    }
+
+    /// The same state, refusing quick services of `ports` (the panel's own).
+    pub fn with_panel_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+        self.panel_ports = ports.into_iter().collect();
+        self
     }
 
     /// The same state, asking the docker service of `host`.

@@ -48,7 +48,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Api(api) => {
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
             let client = nats::connect(&cli.nats.nats_url, "warp-api").await?;
-            serve_api(pool, client, names, settings, &api, shutdown::on_signals()).await
+            let ports = panel_ports(&cli.database, &cli.nats, &api);
+            serve_api(pool, client, names, settings, &api, ports, shutdown::on_signals()).await
         }
         Command::Relay(relay) => {
             let client = nats::connect(&cli.nats.nats_url, "warp-relay").await?;
@@ -77,7 +78,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (a, r, p, d, j) = tokio::join!(
                 stop_all_after(
                     stop.clone(),
-                    serve_api(pool.clone(), client.clone(), names.clone(), settings.clone(), &api, stop.clone())
+                    serve_api(pool.clone(), client.clone(), names.clone(), settings.clone(), &api, panel_ports(&cli.database, &cli.nats, &api), stop.clone())
                 ),
                 stop_all_after(stop.clone(), warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone())),
                 stop_all_after(
@@ -134,13 +135,38 @@ async fn serve_api(
     names: warp_platform::NatsNames,
     settings: warp_store::settings::SettingsStore,
     api: &ApiArgs,
+    panel_ports: Vec<u16>,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
     // The API redacts container log lines again: it must know the deploy env values too.
     let env = warp_store::deploy_env::DeployEnvStore::new(pool.clone(), settings.keyring().clone());
     env.register_all(settings.redactor()).await?;
-    let state = warp_api::AppState::new(pool, client, names, settings).with_docker_host(api.docker.host_name.clone());
+    let state = warp_api::AppState::new(pool, client, names, settings)
+        .with_docker_host(api.docker.host_name.clone())
+        .with_panel_ports(panel_ports);
     warp_api::serve(state, api.listen, stop).await
+}
+
+/// The ports of the panel itself: the API's listen port and the ports of the database and
+/// NATS URLs (their scheme's default when the URL names none).
+fn panel_ports(database: &warp_platform::DatabaseArgs, nats: &warp_platform::NatsArgs, api: &ApiArgs) -> Vec<u16> {
+    let mut ports = vec![api.listen.port()];
+    let urls = [database.database_url.as_ref().map(|u| u.expose().to_owned()), Some(nats.nats_url.clone())];
+    for url in urls.into_iter().flatten() {
+        for one in url.split(',') {
+            if let Ok(parsed) = url::Url::parse(one.trim()) {
+                let default = match parsed.scheme() {
+                    "postgres" | "postgresql" => Some(5432),
+                    "nats" | "tls" => Some(4222),
+                    _ => None,
+                };
+                ports.extend(parsed.port().or(default));
+            }
+        }
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }
 
 async fn token(pool: &PgPool, action: TokenAction) -> anyhow::Result<()> {

@@ -143,6 +143,9 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
     /// Cursor: only rows with a lower `global_position` (pages go newest first).
     pub before: Option<i64>,
+    /// Only rows this login may read: its own actions and rows of projects it created
+    /// (`None`: every row, for admins).
+    pub visible_to: Option<String>,
     pub limit: i64,
 }
 
@@ -156,6 +159,7 @@ pub async fn list(pool: &PgPool, filter: &AuditFilter) -> sqlx::Result<Vec<Audit
             and ($4::timestamptz is null or recorded_at >= $4)
             and ($5::timestamptz is null or recorded_at < $5)
             and ($6::bigint is null or global_position < $6)
+            and ($8::text is null or actor = $8 or project_id in (select id from projects where created_by = $8))
           order by global_position desc
           limit $7",
     )
@@ -166,6 +170,7 @@ pub async fn list(pool: &PgPool, filter: &AuditFilter) -> sqlx::Result<Vec<Audit
     .bind(filter.to)
     .bind(filter.before)
     .bind(filter.limit)
+    .bind(&filter.visible_to)
     .fetch_all(pool)
     .await
 }

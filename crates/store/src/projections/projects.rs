@@ -355,7 +355,8 @@ pub async fn list(pool: &PgPool, filter: &ProjectFilter) -> sqlx::Result<Vec<Pro
     sqlx::query_as(
         "select p.*, j.status as last_job_status from projects p left join jobs j on j.id = p.last_job_id
           where ($1 or not p.archived)
-            and ($2::uuid is null or (p.created_at, p.id) > (select created_at, id from projects where id = $2))
+            and ($2::uuid is null or (p.created_at, p.id) > (select created_at, id from projects
+                                                              where id = $2 and ($4::text is null or created_by = $4)))
             and ($4::text is null or p.created_by = $4)
           order by p.created_at, p.id
           limit $3",

@@ -38,7 +38,8 @@ pub struct ListAudit {
     pub limit: Option<i64>,
 }
 
-/// The audit trail, newest first.
+/// The audit trail, newest first. A member reads only their own actions and the rows of the
+/// projects they created.
 #[utoipa::path(
     get, path = "/api/audit", tag = "audit",
     params(ListAudit),
@@ -47,7 +48,7 @@ pub struct ListAudit {
 )]
 pub async fn list_audit(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
     ApiQuery(query): ApiQuery<ListAudit>,
 ) -> ApiResult<axum::Json<Page<AuditRow, i64>>> {
     if let (Some(from), Some(to)) = (query.from, query.to) {
@@ -63,6 +64,7 @@ pub async fn list_audit(
         from: query.from,
         to: query.to,
         before: query.before,
+        visible_to: crate::access::owner_filter(&user.0),
         limit,
     };
     let items = audit::list(&state.pool, &filter).await?;

@@ -138,13 +138,15 @@ impl TestApp {
         let shutdown = Shutdown::new();
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the api");
+        let api_port = listener.local_addr().unwrap().port();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let key = SecretKey::generate();
         let redactor = Redactor::default();
         let settings = SettingsStore::open(db.pool.clone(), &key, redactor.clone()).await.expect("open the settings store");
         let docker_host = format!("t{}", Uuid::new_v4().simple());
         let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings.clone())
-            .with_docker_host(docker_host.clone());
+            .with_docker_host(docker_host.clone())
+            .with_panel_ports([api_port]);
         let (nats_client, test_names) = (nats.client.clone(), nats.names.clone());
         tokio::spawn(warp_api::serve_on(state, listener, shutdown.clone()));
 

@@ -14,6 +14,7 @@ mod helpers;
 mod job_queue;
 mod jobs;
 mod metadata;
+mod ownership;
 mod ports;
 mod projects;
 mod security;

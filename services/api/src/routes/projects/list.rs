@@ -37,17 +37,16 @@ pub async fn list_projects(
     ApiQuery(query): ApiQuery<ListProjects>,
 ) -> ApiResult<axum::Json<Page<ProjectView, Uuid>>> {
     let limit = clamp_limit(query.limit);
+    let created_by = crate::access::owner_filter(&user.0);
     if let Some(after) = query.after {
-        if projects::get(&state.pool, after).await?.is_none() {
+        // A project this caller does not see is no cursor of their list, exactly like an
+        // unknown id.
+        let listed = projects::get(&state.pool, after).await?.filter(|p| created_by.is_none() || p.created_by == created_by);
+        if listed.is_none() {
             return Err(ApiError::BadRequest("`after` is not a cursor from this list".into()));
         }
     }
-    let filter = ProjectFilter {
-        include_archived: query.include_archived,
-        after: query.after,
-        created_by: crate::access::owner_filter(&user.0),
-        limit,
-    };
+    let filter = ProjectFilter { include_archived: query.include_archived, after: query.after, created_by, limit };
     let items = projects::list(&state.pool, &filter).await?;
     Ok(axum::Json(Page::new(items, limit, |p| p.id)))
 }

@@ -35,6 +35,8 @@ pub struct QuickService {
 
 /// Records a project for a container that already runs (or a host port), checks the
 /// container exists, and queues a job that checks the port answers and requests the route.
+/// A member may expose only containers of their own projects; host ports are for admins, and
+/// nobody may expose the panel's own ports.
 #[utoipa::path(
     post, path = "/api/projects/quick-service", tag = "projects",
     request_body = QuickService,
@@ -42,7 +44,8 @@ pub struct QuickService {
         (status = 202, description = "Project created; its check and route are queued", body = ActionAccepted),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, description = "Name or subdomain taken by a live project", body = ErrorBody),
-        (status = 422, description = "Invalid field, or no such running container", body = ErrorBody),
+        (status = 403, description = "A member asked for a host port", body = ErrorBody),
+        (status = 422, description = "Invalid field, no such running container (of the caller's projects, for a member), or one of the panel's own ports", body = ErrorBody),
         (status = 503, description = "The docker service is not answering", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -57,14 +60,21 @@ pub async fn quick_service(
     let target = match (body.container, body.host_port) {
         (Some(container), None) => {
             let target_port = Port::parse("target_port", body.target_port.unwrap_or(80))?.get();
-            let container = running_container(&state, &container).await?;
+            let container = running_container(&state, &ctx.user.0, &container).await?;
             QuickServiceTarget::Container { container, target_port }
         }
         (None, Some(port)) => {
             if body.target_port.is_some() {
                 return Err(ValidationError::new("target_port", "only applies with container").into());
             }
-            QuickServiceTarget::HostPort { host_port: Port::parse("host_port", port)?.get() }
+            let host_port = Port::parse("host_port", port)?.get();
+            if state.panel_ports.contains(&host_port) {
+                return Err(ValidationError::new("host_port", "is one of the panel's own ports (API, Postgres, NATS)").into());
+            }
+            if crate::access::owner_filter(&ctx.user.0).is_some() {
+                return Err(crate::error::ApiError::Forbidden("only an admin may expose a host port".into()));
+            }
+            QuickServiceTarget::HostPort { host_port }
         }
         _ => return Err(ValidationError::new("container", "give exactly one of container or host_port").into()),
     };
@@ -86,16 +96,20 @@ pub async fn quick_service(
 }
 
 /// The name of the running container `raw` names (a name or a full id), validated, and
-/// checked against the docker service's list of running containers.
-async fn running_container(state: &AppState, raw: &str) -> ApiResult<String> {
+/// checked against the docker service's list of running containers. A member may name only a
+/// container of their own projects; any other answers as if it did not run.
+async fn running_container(state: &AppState, user: &warp_store::tokens::Principal, raw: &str) -> ApiResult<String> {
     let by_id = warp_domain::validate::ContainerId::parse("container", raw).ok();
     let by_name = warp_domain::validate::ContainerName::parse("container", raw).ok();
     if by_id.is_none() && by_name.is_none() {
         return Err(ValidationError::new("container", "must be a container name or a 64-hex container id").into());
     }
     let list: ContainerList = docker::request(state, "containers", &serde_json::json!({})).await?;
+    let visible = crate::access::visible_compose_projects(&state.pool, user).await?;
     let found = list.containers.into_iter().find(|c| {
-        by_id.as_ref().is_some_and(|id| id.as_str() == c.id) || by_name.as_ref().is_some_and(|n| n.as_str() == c.name)
+        let named = by_id.as_ref().is_some_and(|id| id.as_str() == c.id) || by_name.as_ref().is_some_and(|n| n.as_str() == c.name);
+        let reachable = visible.as_ref().is_none_or(|v| c.compose_project.as_ref().is_some_and(|p| v.contains(p)));
+        named && reachable
     });
     match found {
         Some(c) => Ok(c.name),
