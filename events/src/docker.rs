@@ -262,3 +262,58 @@ pub enum PortHolder {
         command: Option<String>,
     },
 }
+
+/// Request `restart_container`: restart `container` (name or id) and watch it for `settle_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RestartContainer {
+    pub container: String,
+    /// How long the container must keep running after the restart to count as back,
+    /// milliseconds (at most 60000).
+    pub settle_ms: u64,
+}
+
+/// Reply to `restart_container`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerRestarted {
+    /// Whether it was running at the end of the settle time and had not restarted again.
+    pub running: bool,
+    /// The engine's state at the end (`running`, `exited`, `restarting`, …).
+    pub state: String,
+    /// Exit code when it is not running.
+    pub exit_code: Option<i64>,
+}
+
+/// Request `container_info`: one container by name or id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerQuery {
+    pub container: String,
+}
+
+/// A bind mount of a container: `source` on the host is `destination` inside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerMount {
+    pub source: String,
+    pub destination: String,
+}
+
+/// Reply to `container_info`: what the cloudflare service needs to know about cloudflared's
+/// container or a routed service's container. Secrets are never included: the value of a
+/// `--token` argument is replaced by `[REDACTED]` and only whether `TUNNEL_TOKEN` is set is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ContainerInfo {
+    pub running: bool,
+    /// Entrypoint and command arguments, token values masked.
+    pub args: Vec<String>,
+    /// Whether it runs a tunnel with a token (`--token` or `TUNNEL_TOKEN`).
+    pub token_run: bool,
+    pub mounts: Vec<ContainerMount>,
+    /// Names of the Docker networks it is attached to.
+    pub networks: Vec<String>,
+}
+
+/// Request `connect_network`: attach `container` to `network` (nothing when it already is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConnectNetwork {
+    pub container: String,
+    pub network: String,
+}

@@ -24,6 +24,9 @@ pub enum JobInput {
     QuickService(QuickServiceInput),
     /// Create or update the project's DNS record and tunnel ingress rule.
     PublishRoute(PublishRouteInput),
+    /// Remove the DNS record and ingress rule of `hostname` that the panel created for the
+    /// project, unless the hostname was requested again in the meantime.
+    UnpublishRoute(UnpublishRouteInput),
     /// Restart the configured cloudflared so it reads its configuration again.
     RestartTunnel(RestartTunnelInput),
     /// Stop the project's compose services (`compose stop`).
@@ -87,6 +90,12 @@ typed_inputs! {
     QuickService(QuickServiceInput) { project_id: Uuid }
     /// Input of `publish_route`.
     PublishRoute(PublishRouteInput) { project_id: Uuid }
+    /// Input of `unpublish_route`.
+    UnpublishRoute(UnpublishRouteInput) {
+        project_id: Uuid,
+        /// The hostname (normal form) whose record and rule go.
+        hostname: String,
+    }
     /// Input of `restart_tunnel`.
     RestartTunnel(RestartTunnelInput) {}
     /// Input of `stop`.
@@ -109,6 +118,7 @@ pub enum JobType {
     CreateFromTemplate,
     QuickService,
     PublishRoute,
+    UnpublishRoute,
     RestartTunnel,
     Stop,
     Start,
@@ -117,11 +127,12 @@ pub enum JobType {
 
 impl JobType {
     /// Every type.
-    pub const ALL: [JobType; 8] = [
+    pub const ALL: [JobType; 9] = [
         JobType::Deploy,
         JobType::CreateFromTemplate,
         JobType::QuickService,
         JobType::PublishRoute,
+        JobType::UnpublishRoute,
         JobType::RestartTunnel,
         JobType::Stop,
         JobType::Start,
@@ -135,6 +146,7 @@ impl JobType {
             JobType::CreateFromTemplate => "create_from_template",
             JobType::QuickService => "quick_service",
             JobType::PublishRoute => "publish_route",
+            JobType::UnpublishRoute => "unpublish_route",
             JobType::RestartTunnel => "restart_tunnel",
             JobType::Stop => "stop",
             JobType::Start => "start",
@@ -152,7 +164,7 @@ impl JobType {
         match self {
             JobType::Deploy => 30 * 60,
             JobType::CreateFromTemplate => 10 * 60,
-            JobType::QuickService | JobType::PublishRoute | JobType::RestartTunnel => 2 * 60,
+            JobType::QuickService | JobType::PublishRoute | JobType::UnpublishRoute | JobType::RestartTunnel => 2 * 60,
             JobType::Stop | JobType::Start | JobType::Remove => 5 * 60,
         }
     }
@@ -165,6 +177,7 @@ impl JobType {
             self,
             JobType::QuickService
                 | JobType::PublishRoute
+                | JobType::UnpublishRoute
                 | JobType::RestartTunnel
                 | JobType::Stop
                 | JobType::Start
@@ -206,6 +219,7 @@ impl JobInput {
             JobInput::CreateFromTemplate(_) => JobType::CreateFromTemplate,
             JobInput::QuickService(_) => JobType::QuickService,
             JobInput::PublishRoute(_) => JobType::PublishRoute,
+            JobInput::UnpublishRoute(_) => JobType::UnpublishRoute,
             JobInput::RestartTunnel(_) => JobType::RestartTunnel,
             JobInput::Stop(_) => JobType::Stop,
             JobInput::Start(_) => JobType::Start,
@@ -220,6 +234,7 @@ impl JobInput {
             | JobInput::CreateFromTemplate(CreateFromTemplateInput { project_id })
             | JobInput::QuickService(QuickServiceInput { project_id })
             | JobInput::PublishRoute(PublishRouteInput { project_id })
+            | JobInput::UnpublishRoute(UnpublishRouteInput { project_id, .. })
             | JobInput::Stop(StopInput { project_id })
             | JobInput::Start(StartInput { project_id })
             | JobInput::Remove(RemoveInput { project_id, .. }) => Some(*project_id),

@@ -87,6 +87,21 @@ pub enum ProjectEvent {
     /// `service_url` (e.g. `http://localhost:8080`) as seen from the Docker host. Consumed by
     /// the Cloudflare service (DNS record and tunnel ingress rule).
     RouteRequested { subdomain: String, service_url: String },
+    /// A user withdrew the project's route (`DELETE /api/projects/{id}/route`): it is
+    /// unpublished after the grace period.
+    RouteWithdrawn {},
+    /// Job `job_id` published `hostname` (normal form, see `warp_domain::validate::hostname`):
+    /// its DNS record points at the tunnel and the tunnel's ingress sends it to `service_url`.
+    RoutePublished { job_id: Uuid, hostname: String, service_url: String },
+    /// Job `job_id` could not publish the route; `hostname` is `null` when it could not be
+    /// formed (no base domain). `message` says why (redacted).
+    RoutePublishFailed { job_id: Uuid, hostname: Option<String>, message: String },
+    /// `hostname` will be unpublished at `at` (after the grace period) unless it is requested
+    /// again before then.
+    RouteUnpublishScheduled { hostname: String, at: chrono::DateTime<chrono::Utc> },
+    /// Job `job_id` removed the DNS record and ingress rule of `hostname` that the panel had
+    /// created for this project.
+    RouteUnpublished { job_id: Uuid, hostname: String },
 }
 
 /// Where a compose project's code comes from.
@@ -218,7 +233,7 @@ pub struct DeployedService {
 
 impl ProjectEvent {
     /// Event type names, as stored in `events.event_type`, one per variant.
-    pub const TYPES: [&'static str; 15] = [
+    pub const TYPES: [&'static str; 20] = [
         "ProjectCreated",
         "ProjectRenamed",
         "ProjectSettingsUpdated",
@@ -234,6 +249,11 @@ impl ProjectEvent {
         "ProjectRemoved",
         "RouteRequested",
         "ComposePolicyExceptionsSet",
+        "RouteWithdrawn",
+        "RoutePublished",
+        "RoutePublishFailed",
+        "RouteUnpublishScheduled",
+        "RouteUnpublished",
     ];
 }
 
@@ -255,6 +275,11 @@ impl DomainEvent for ProjectEvent {
             ProjectEvent::ProjectRemoved { .. } => "ProjectRemoved",
             ProjectEvent::RouteRequested { .. } => "RouteRequested",
             ProjectEvent::ComposePolicyExceptionsSet { .. } => "ComposePolicyExceptionsSet",
+            ProjectEvent::RouteWithdrawn {} => "RouteWithdrawn",
+            ProjectEvent::RoutePublished { .. } => "RoutePublished",
+            ProjectEvent::RoutePublishFailed { .. } => "RoutePublishFailed",
+            ProjectEvent::RouteUnpublishScheduled { .. } => "RouteUnpublishScheduled",
+            ProjectEvent::RouteUnpublished { .. } => "RouteUnpublished",
         };
         name.to_owned()
     }

@@ -56,8 +56,11 @@ pub enum CloudflaredRestart {
     /// Not restarted by the panel.
     #[default]
     None,
-    /// The Docker container named by `cloudflared_container` is restarted.
+    /// The Docker container named by `cloudflared_container` is restarted (through the
+    /// docker service).
     Container,
+    /// The program `cloudflared_restart_command` names is run with its arguments (no shell).
+    Command,
 }
 
 /// How a project's public subdomain is chosen.
@@ -104,10 +107,23 @@ pub struct SettingValues {
     pub cloudflared_restart: CloudflaredRestart,
     /// Container restarted when `cloudflared_restart` is `container`.
     pub cloudflared_container: Option<String>,
+    /// Program and arguments run when `cloudflared_restart` is `command` (an argument list,
+    /// never a shell line; the program is an absolute path).
+    #[serde(default)]
+    pub cloudflared_restart_command: Vec<String>,
+    /// Seconds between a route being withdrawn (project removed, archived, subdomain changed,
+    /// route deleted) and its DNS record and ingress rule being removed; 0 removes at once.
+    #[serde(default = "default_route_grace_seconds")]
+    pub route_grace_seconds: u64,
     /// Absolute folder under which project workspaces (clones) live.
     pub workspaces_root: String,
     /// How subdomains are chosen.
     pub subdomain_rule: SubdomainRule,
+}
+
+/// Default of [`SettingValues::route_grace_seconds`]: 10 minutes.
+pub fn default_route_grace_seconds() -> u64 {
+    600
 }
 
 /// Every fact about the settings. Serialised externally tagged, e.g.

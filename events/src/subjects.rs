@@ -26,6 +26,13 @@ pub const DOCKER_LOGS_OPEN: &str = "logs.open";
 pub const DOCKER_LOGS_KEEPALIVE: &str = "logs.keepalive";
 /// Docker action: close a log session (request `LogsSession`, reply `DockerReply<LogsKeptAlive>`).
 pub const DOCKER_LOGS_CLOSE: &str = "logs.close";
+/// Docker action: restart a container and report whether it stays running (cloudflared after
+/// its local config changed).
+pub const DOCKER_RESTART_CONTAINER: &str = "restart_container";
+/// Docker action: a container's arguments (token values masked), mounts and networks.
+pub const DOCKER_CONTAINER_INFO: &str = "container_info";
+/// Docker action: attach a container to a network (cloudflared to a routed service's).
+pub const DOCKER_CONNECT_NETWORK: &str = "connect_network";
 
 /// The JetStream deduplication header (`Nats-Msg-Id`).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";

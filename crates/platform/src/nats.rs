@@ -12,6 +12,7 @@ const CONSUMERS_JSON: &[(&str, &str)] = &[
     ("audit", include_str!("../../../nats/consumers/audit.json")),
     ("projections", include_str!("../../../nats/consumers/projections.json")),
     ("docker-jobs", include_str!("../../../nats/consumers/docker-jobs.json")),
+    ("cloudflare", include_str!("../../../nats/consumers/cloudflare.json")),
 ];
 
 /// The subject prefix the definitions under `nats/` are written with.

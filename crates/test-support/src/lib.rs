@@ -15,12 +15,15 @@
 //!   `git http-backend`), fixture repos a test commits to, and plain fixture folders.
 //! - [`compose_fixtures`]: Dockerfiles and compose files on the busybox image for deploy tests,
 //!   and a cleanup guard for a compose project.
+//! - [`fake_cloudflare`]: a local fake of the Cloudflare API (DNS records, tunnel, its
+//!   configuration) with injectable faults and inspectable state.
 //! - [`free_port`]: a port nothing listens on right now.
 //!
 //! Run the tests through `make test`, which starts Postgres and NATS and exports their URLs.
 
 pub mod compose_fixtures;
 pub mod docker;
+pub mod fake_cloudflare;
 pub mod git;
 
 use std::future::Future;

@@ -89,8 +89,9 @@ fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(routes::dead_letters::router())
         .merge(routes::tokens::router())
         .merge(routes::settings::router())
-        .merge(routes::containers::router());
-    (api, routes::health::router().merge(routes::containers::public_router()))
+        .merge(routes::containers::router())
+        .merge(routes::tunnel::router());
+    (api, routes::health::router().merge(routes::containers::public_router()).merge(routes::tunnel::public_router()))
 }
 
 /// The route table with its OpenAPI description: every `/api` route behind

@@ -12,7 +12,8 @@
 //! - [`jobs`]: one file per job type it runs (`deploy`, `stop`, `start`, `remove`,
 //!   `quick_service`), each an executor with its own input, and the steps they share.
 //! - [`requests`]: one file per NATS request-reply action (`containers`, `health`, `ports`,
-//!   `logs.open`, `logs.keepalive`, `logs.close`): the API never opens the Docker socket; it
+//!   `logs.open`, `logs.keepalive`, `logs.close`, and for the cloudflare service's cloudflared
+//!   `restart_container`, `container_info`, `connect_network`): the API never opens the Docker socket; it
 //!   asks on `warp.docker.<host>.<action>` and relays the log lines published on
 //!   `warp.logs.container.<container_id>.<session_id>` (see docs/ARCHITECTURE.md, "Docker
 //!   service"). [`ports`]: who holds a host port; [`sessions`], [`follow`], [`frames`]: log

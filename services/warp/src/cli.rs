@@ -63,6 +63,15 @@ pub enum Command {
         #[command(flatten)]
         jobs: warp_docker::DockerJobArgs,
     },
+    /// Run the cloudflare service: publishes each project at its subdomain through the
+    /// Cloudflare Tunnel (consumer `cloudflare`, the publish/unpublish job runner).
+    Cloudflare {
+        /// The Docker host whose docker service restarts a cloudflared container.
+        #[command(flatten)]
+        host: warp_docker::DockerHostArgs,
+        #[command(flatten)]
+        args: warp_cloudflare::CloudflareArgs,
+    },
     /// Run every service in one process.
     All {
         #[command(flatten)]
@@ -73,6 +82,8 @@ pub enum Command {
         docker_socket: warp_docker::DockerSocketArgs,
         #[command(flatten)]
         jobs: warp_docker::DockerJobArgs,
+        #[command(flatten)]
+        cloudflare: warp_cloudflare::CloudflareArgs,
     },
     /// Apply database migrations and JetStream definitions, then exit.
     Migrate,

@@ -59,6 +59,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = nats::connect(&cli.nats.nats_url, "warp-read-models").await?;
             warp_read_models::run(pool, client, names, ConsumerOptions::default(), shutdown::on_signals()).await
         }
+        Command::Cloudflare { host, args } => {
+            let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
+            let client = nats::connect(&cli.nats.nats_url, "warp-cloudflare").await?;
+            let config = warp_cloudflare::CloudflareConfig::from_args(&args, &host.host_name);
+            warp_cloudflare::run(pool, client, names, settings, config, ConsumerOptions::default(), shutdown::on_signals()).await
+        }
         Command::Audit { action: AuditAction::Rebuild } => {
             let report = warp_store::projections::audit::rebuild(&pool).await?;
             println!(
@@ -67,7 +73,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::All { api, relay, docker_socket, jobs } => {
+        Command::All { api, relay, docker_socket, jobs, cloudflare } => {
+            let cloudflare = warp_cloudflare::CloudflareConfig::from_args(&cloudflare, &api.docker.host_name);
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
             let mut docker = warp_docker::DockerConfig::from_args(&api.docker, &docker_socket)?;
             docker.redactor = settings.redactor().clone();
@@ -75,7 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = nats::connect(&cli.nats.nats_url, "warp").await?;
             let stop = shutdown::on_signals();
             // When one service stops (an error, or shutdown), stop the others too.
-            let (a, r, p, d, j) = tokio::join!(
+            let (a, r, p, d, j, c) = tokio::join!(
                 stop_all_after(
                     stop.clone(),
                     serve_api(pool.clone(), client.clone(), names.clone(), settings.clone(), &api, panel_ports(&cli.database, &cli.nats, &api), stop.clone())
@@ -85,10 +92,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     stop.clone(),
                     warp_read_models::run(pool.clone(), client.clone(), names.clone(), ConsumerOptions::default(), stop.clone())
                 ),
+                stop_all_after(
+                    stop.clone(),
+                    warp_cloudflare::run(
+                        pool.clone(),
+                        client.clone(),
+                        names.clone(),
+                        settings.clone(),
+                        cloudflare,
+                        ConsumerOptions::default(),
+                        stop.clone()
+                    )
+                ),
                 stop_all_after(stop.clone(), warp_docker::run(client.clone(), docker.clone(), stop.clone())),
                 stop_all_after(stop.clone(), warp_docker::run_jobs(pool, client, names, settings, &docker, job_config, stop.clone())),
             );
-            a.and(r).and(p).and(d).and(j)
+            a.and(r).and(p).and(d).and(j).and(c)
         }
         Command::Migrate => {
             let client = nats::connect(&cli.nats.nats_url, "warp-migrate").await?;

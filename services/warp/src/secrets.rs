@@ -107,6 +107,8 @@ impl SeedArgs {
             cloudflared_config_path: one(s.cloudflared_config_path),
             cloudflared_restart: one(s.cloudflared_restart),
             cloudflared_container: one(s.cloudflared_container),
+            cloudflared_restart_command: None,
+            route_grace_seconds: None,
             workspaces_root: one(s.workspaces_root),
             subdomain_rule: one(s.subdomain_rule),
         }

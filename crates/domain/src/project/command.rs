@@ -74,4 +74,16 @@ pub enum ProjectCommand {
     /// Ask for the project's route (`<subdomain>.<base domain>` → `service_url`). Refused
     /// without a subdomain.
     RequestRoute { service_url: String },
+    /// Withdraw the project's route (it is unpublished after the grace period). Nothing is
+    /// recorded when the project asks for no route.
+    WithdrawRoute,
+    /// The cloudflare service reports job `job_id` published `hostname` → `service_url`.
+    RecordRoutePublished { job_id: Uuid, hostname: String, service_url: String },
+    /// The cloudflare service reports job `job_id` could not publish the route.
+    RecordRoutePublishFailed { job_id: Uuid, hostname: Option<String>, message: String },
+    /// The cloudflare service will unpublish `hostname` at `at`. Nothing is recorded when
+    /// that hostname is already scheduled.
+    ScheduleRouteUnpublish { hostname: String, at: chrono::DateTime<chrono::Utc> },
+    /// The cloudflare service reports job `job_id` unpublished `hostname`.
+    RecordRouteUnpublished { job_id: Uuid, hostname: String },
 }

@@ -50,6 +50,18 @@ pub struct Project {
     pub pending_jobs: std::collections::BTreeSet<uuid::Uuid>,
     /// Compose policy rules an admin lifted for this project.
     pub compose_exceptions: std::collections::BTreeSet<ComposeRule>,
+    /// The route the project asks for (`RouteRequested`), until it is withdrawn, the project
+    /// is removed (`compose down`) or archived. A stopped container keeps it.
+    pub route: Option<WantedRoute>,
+    /// Hostnames published for this project and not unpublished yet, with the time each is
+    /// due to be unpublished when one is scheduled.
+    pub published: BTreeMap<String, Option<chrono::DateTime<chrono::Utc>>>,
+}
+
+/// A route a project asks for: `<subdomain>.<base domain>` → `service_url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WantedRoute {
+    pub service_url: String,
 }
 
 /// How a compose project is deployed.
@@ -236,6 +248,32 @@ impl Aggregate for Project {
                 };
                 sink.write(ProjectEvent::RouteRequested { subdomain, service_url }, self).await;
             }
+            ProjectCommand::WithdrawRoute => {
+                self.check_writable(None)?;
+                if self.route.is_some() {
+                    sink.write(ProjectEvent::RouteWithdrawn {}, self).await;
+                }
+            }
+            ProjectCommand::RecordRoutePublished { job_id, hostname, service_url } => {
+                self.check_created()?;
+                sink.write(ProjectEvent::RoutePublished { job_id, hostname, service_url }, self).await;
+            }
+            ProjectCommand::RecordRoutePublishFailed { job_id, hostname, message } => {
+                self.check_created()?;
+                sink.write(ProjectEvent::RoutePublishFailed { job_id, hostname, message }, self).await;
+            }
+            ProjectCommand::ScheduleRouteUnpublish { hostname, at } => {
+                self.check_created()?;
+                if !self.published.get(&hostname).is_some_and(|due| due.is_some()) {
+                    sink.write(ProjectEvent::RouteUnpublishScheduled { hostname, at }, self).await;
+                }
+            }
+            ProjectCommand::RecordRouteUnpublished { job_id, hostname } => {
+                self.check_created()?;
+                if self.published.contains_key(&hostname) {
+                    sink.write(ProjectEvent::RouteUnpublished { job_id, hostname }, self).await;
+                }
+            }
         }
         Ok(())
     }
@@ -254,7 +292,10 @@ impl Aggregate for Project {
                 self.description = description;
                 self.subdomain = subdomain;
             }
-            ProjectEvent::ProjectArchived {} => self.archived = true,
+            ProjectEvent::ProjectArchived {} => {
+                self.archived = true;
+                self.route = None;
+            }
             ProjectEvent::DeploymentConfigured { source, compose_file, compose_project } => {
                 self.deployment = Some(DeploymentConfig { source, compose_file, compose_project });
             }
@@ -277,12 +318,24 @@ impl Aggregate for Project {
             | ProjectEvent::ProjectStarted { job_id, .. } => {
                 self.pending_jobs.remove(&job_id);
             }
-            ProjectEvent::RouteRequested { .. } => {}
             ProjectEvent::ComposePolicyExceptionsSet { allowed } => self.compose_exceptions = allowed.into_iter().collect(),
+            ProjectEvent::RoutePublishFailed { .. } => {}
             ProjectEvent::ProjectRemoved { job_id, .. } => {
                 self.pending_jobs.remove(&job_id);
                 self.deployed = false;
                 self.last_good_services.clear();
+                self.route = None;
+            }
+            ProjectEvent::RouteRequested { service_url, .. } => self.route = Some(WantedRoute { service_url }),
+            ProjectEvent::RouteWithdrawn {} => self.route = None,
+            ProjectEvent::RoutePublished { hostname, .. } => {
+                self.published.insert(hostname, None);
+            }
+            ProjectEvent::RouteUnpublishScheduled { hostname, at } => {
+                self.published.insert(hostname, Some(at));
+            }
+            ProjectEvent::RouteUnpublished { hostname, .. } => {
+                self.published.remove(&hostname);
             }
         }
     }

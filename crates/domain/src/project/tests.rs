@@ -241,3 +241,53 @@ fn stop_records_the_containers_the_engine_showed_afterwards() {
         .when(ProjectCommand::RecordLifecycle { job_id, action: DeployAction::Stop, services: Vec::new() })
         .then_expect_events(vec![ProjectEvent::ProjectStopped { job_id, services: Some(Vec::new()) }]);
 }
+
+fn with_subdomain() -> ProjectEvent {
+    ProjectEvent::ProjectCreated { name: "shop".into(), description: None, subdomain: Some("shop".into()) }
+}
+
+fn requested() -> ProjectEvent {
+    ProjectEvent::RouteRequested { subdomain: "shop".into(), service_url: "http://localhost:8080".into() }
+}
+
+#[test]
+fn withdrawing_a_requested_route_is_recorded_and_withdrawing_none_records_nothing() {
+    ProjectTest::with(())
+        .given(vec![with_subdomain(), requested()])
+        .when(ProjectCommand::WithdrawRoute)
+        .then_expect_events(vec![ProjectEvent::RouteWithdrawn {}]);
+    ProjectTest::with(()).given(vec![with_subdomain()]).when(ProjectCommand::WithdrawRoute).then_expect_events(vec![]);
+}
+
+#[test]
+fn an_unpublish_is_scheduled_once_per_hostname() {
+    let job_id = uuid::Uuid::now_v7();
+    let at = chrono::Utc::now();
+    let published = ProjectEvent::RoutePublished {
+        job_id,
+        hostname: "shop.example.com".into(),
+        service_url: "http://localhost:8080".into(),
+    };
+    let scheduled = ProjectEvent::RouteUnpublishScheduled { hostname: "shop.example.com".into(), at };
+    ProjectTest::with(())
+        .given(vec![with_subdomain(), requested(), published.clone()])
+        .when(ProjectCommand::ScheduleRouteUnpublish { hostname: "shop.example.com".into(), at })
+        .then_expect_events(vec![scheduled.clone()]);
+    ProjectTest::with(())
+        .given(vec![with_subdomain(), requested(), published, scheduled])
+        .when(ProjectCommand::ScheduleRouteUnpublish { hostname: "shop.example.com".into(), at })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn removing_or_archiving_a_project_drops_the_route_it_asked_for() {
+    let mut project = Project::default();
+    for event in [with_subdomain(), requested()] {
+        project.apply(event);
+    }
+    assert!(project.route.is_some());
+    project.apply(ProjectEvent::ProjectStopped { job_id: uuid::Uuid::now_v7(), services: None });
+    assert!(project.route.is_some(), "a stopped container keeps its route");
+    project.apply(ProjectEvent::ProjectRemoved { job_id: uuid::Uuid::now_v7(), volumes_removed: false });
+    assert!(project.route.is_none());
+}

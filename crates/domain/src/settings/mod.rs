@@ -34,6 +34,8 @@ pub fn default_values() -> SettingValues {
         cloudflared_config_path: None,
         cloudflared_restart: CloudflaredRestart::None,
         cloudflared_container: None,
+        cloudflared_restart_command: Vec::new(),
+        route_grace_seconds: warp_events::settings::default_route_grace_seconds(),
         workspaces_root: "/var/lib/warp/workspaces".to_owned(),
         subdomain_rule: SubdomainRule::Explicit,
     }

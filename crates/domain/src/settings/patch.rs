@@ -56,6 +56,10 @@ pub struct RawSettingsPatch {
     #[serde(default, deserialize_with = "present")]
     pub cloudflared_container: RawField<String>,
     #[serde(default, deserialize_with = "present")]
+    pub cloudflared_restart_command: RawField<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub route_grace_seconds: RawField<u64>,
+    #[serde(default, deserialize_with = "present")]
     pub workspaces_root: RawField<String>,
     #[serde(default, deserialize_with = "present")]
     pub subdomain_rule: RawField<String>,
@@ -122,6 +126,28 @@ fn config_path(field: &str, raw: &str) -> Result<AbsolutePath, ValidationError> 
     Ok(path)
 }
 
+/// Longest grace period before a withdrawn route is unpublished, seconds.
+pub const MAX_ROUTE_GRACE_SECONDS: u64 = 86_400;
+
+/// A restart command: an absolute program path and at most 31 arguments, each at most 1024
+/// characters without NUL or control characters. It is run as an argument list, never through
+/// a shell, so shell syntax in it has no meaning.
+fn restart_command(field: &str, raw: Vec<String>) -> Result<Vec<String>, ValidationError> {
+    if raw.len() > 32 {
+        return Err(ValidationError::new(field, "must have at most 32 entries (program and arguments)"));
+    }
+    if let Some(program) = raw.first() {
+        AbsolutePath::parse(field, program)
+            .map_err(|_| ValidationError::new(field, "must start with the program's absolute path, e.g. /usr/bin/systemctl"))?;
+    }
+    for arg in &raw {
+        if arg.len() > 1024 || arg.chars().any(|c| c.is_control()) {
+            return Err(ValidationError::new(field, "arguments must be at most 1024 characters without control characters"));
+        }
+    }
+    Ok(raw)
+}
+
 fn login(field: &str, raw: &str) -> Result<GithubLogin, ValidationError> {
     GithubLogin::try_from(raw.to_owned()).map_err(|e| e.for_field(field))
 }
@@ -173,10 +199,21 @@ pub fn apply_patch(current: &SettingValues, raw: RawSettingsPatch) -> Result<(Va
     }
     if let Some(r) = raw.cloudflared_restart {
         let field = "cloudflared_restart";
-        v.cloudflared_restart = parse_enum(field, &required(field, r)?, "none, container")?;
+        v.cloudflared_restart = parse_enum(field, &required(field, r)?, "none, container, command")?;
     }
     if let Some(r) = raw.cloudflared_container {
         v.cloudflared_container = opt("cloudflared_container", r, ContainerName::parse)?;
+    }
+    if let Some(r) = raw.cloudflared_restart_command {
+        v.cloudflared_restart_command = restart_command("cloudflared_restart_command", r.unwrap_or_default())?;
+    }
+    if let Some(r) = raw.route_grace_seconds {
+        let field = "route_grace_seconds";
+        let seconds = required(field, r)?;
+        if seconds > MAX_ROUTE_GRACE_SECONDS {
+            return Err(ValidationError::new(field, format!("must be at most {MAX_ROUTE_GRACE_SECONDS} (one day)")));
+        }
+        v.route_grace_seconds = seconds;
     }
     if let Some(r) = raw.workspaces_root {
         let field = "workspaces_root";
@@ -196,6 +233,9 @@ pub fn apply_patch(current: &SettingValues, raw: RawSettingsPatch) -> Result<(Va
     }
     if v.cloudflared_restart == CloudflaredRestart::Container && v.cloudflared_container.is_none() {
         return Err(ValidationError::new("cloudflared_container", "is required when cloudflared_restart is container"));
+    }
+    if v.cloudflared_restart == CloudflaredRestart::Command && v.cloudflared_restart_command.is_empty() {
+        return Err(ValidationError::new("cloudflared_restart_command", "is required when cloudflared_restart is command"));
     }
     Ok((ValidValues(v), secrets))
 }

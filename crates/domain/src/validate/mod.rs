@@ -15,6 +15,7 @@
 //! - [`container`]: Docker container names and ids, compose project names.
 //! - [`github`]: repository slugs; [`url`]: API base URLs; [`cloudflare`]: Cloudflare ids.
 //! - [`secret`]: API tokens (shape only; never printed).
+//! - [`service_url`]: where a route sends traffic (cloudflared's service rules).
 
 pub mod cloudflare;
 pub mod container;
@@ -26,6 +27,7 @@ mod names;
 pub mod path;
 pub mod port;
 pub mod secret;
+pub mod service_url;
 pub mod url;
 
 pub use cloudflare::{CloudflareId, TunnelId, TunnelName};
@@ -33,11 +35,12 @@ pub use container::{ComposeProjectName, ContainerId, ContainerName};
 pub use env::EnvVarName;
 pub use git::{GitRef, GitUrl};
 pub use github::RepoSlug;
-pub use hostname::Hostname;
+pub use hostname::{Hostname, IngressHostname};
 pub use names::{Description, GithubLogin, ProjectName, Subdomain};
 pub use path::{resolve_under, AbsolutePath, RelativePath};
 pub use port::Port;
 pub use secret::ApiToken;
+pub use service_url::ServiceUrl;
 pub use url::ApiBaseUrl;
 
 /// A value that failed validation: `field` is the JSON field name as the client sent it,

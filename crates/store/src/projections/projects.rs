@@ -54,6 +54,9 @@ pub struct ProjectView {
     pub last_error: Option<String>,
     /// Compose policy rules an admin lifted for this project (`privileged`, `bind_mounts`, …).
     pub compose_exceptions: Vec<String>,
+    /// The project's route, `null` when it asks for none.
+    #[schema(value_type = Option<RouteView>)]
+    pub route: Option<Json<RouteView>>,
 }
 
 impl ProjectView {
@@ -91,8 +94,26 @@ impl ProjectView {
             deployment: None,
             last_error: None,
             compose_exceptions: Vec::new(),
+            route: None,
         }
     }
+}
+
+/// A project's route as `GET /api/projects/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RouteView {
+    /// The subdomain asked for.
+    pub subdomain: Option<String>,
+    /// `<subdomain>.<base domain>` in normal form; `null` until a publish job formed it.
+    pub hostname: Option<String>,
+    /// Where the tunnel sends the traffic, e.g. `http://localhost:8080`.
+    pub service_url: Option<String>,
+    /// `pending`, `published`, `failed` or `unpublishing`.
+    pub state: String,
+    /// Why the last publish failed (state `failed`).
+    pub message: Option<String>,
+    /// When the route is unpublished (state `unpublishing`).
+    pub unpublish_at: Option<DateTime<Utc>>,
 }
 
 /// The last successful deployment of a compose project.
@@ -276,11 +297,19 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                 .execute(&mut *conn)
                 .await?;
         }
-        ProjectEvent::RouteRequested { .. } => {
+        ProjectEvent::RouteRequested { subdomain, service_url } => {
+            let route = RouteView {
+                subdomain: Some(subdomain),
+                hostname: None,
+                service_url: Some(service_url),
+                state: "pending".into(),
+                message: None,
+                unpublish_at: None,
+            };
             // A quick service whose check passed is running; for compose projects the deploy
             // outcome already said so.
             sqlx::query(
-                "update projects set version = $2, updated_at = $3,
+                "update projects set version = $2, updated_at = $3, route = $4,
                         status = case when kind = 'quick_service' then 'running' else status end,
                         last_error = case when kind = 'quick_service' then null else last_error end
                   where id = $1",
@@ -288,8 +317,28 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                 .bind(id)
                 .bind(seq)
                 .bind(at)
+                .bind(Json(route))
                 .execute(&mut *conn)
                 .await?;
+        }
+        ProjectEvent::RouteWithdrawn {} => set_route(conn, id, seq, at, "route", &[]).await?,
+        ProjectEvent::RoutePublished { hostname, service_url, .. } => {
+            let patch = serde_json::json!({"hostname": hostname, "service_url": service_url, "state": "published",
+                                           "message": null, "unpublish_at": null});
+            set_route(conn, id, seq, at, "coalesce(route, '{}'::jsonb) || $4", &[patch]).await?;
+        }
+        ProjectEvent::RoutePublishFailed { hostname, message, .. } => {
+            let patch = serde_json::json!({"hostname": hostname, "state": "failed", "message": message});
+            set_route(conn, id, seq, at, "coalesce(route, '{}'::jsonb) || $4", &[patch]).await?;
+        }
+        ProjectEvent::RouteUnpublishScheduled { hostname, at: due } => {
+            let patch = serde_json::json!({"hostname": hostname, "state": "unpublishing", "unpublish_at": due});
+            set_route(conn, id, seq, at, "coalesce(route, '{}'::jsonb) || $4", &[patch]).await?;
+        }
+        ProjectEvent::RouteUnpublished { hostname, .. } => {
+            let expr = "case when route->>'hostname' = $4->>'hostname' and route->>'state' = 'unpublishing'
+                             then null else route end";
+            set_route(conn, id, seq, at, expr, &[serde_json::json!({"hostname": hostname})]).await?;
         }
     }
     Ok(())
@@ -311,6 +360,24 @@ async fn refresh_services(
     .bind(Json(services))
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Sets `route = <expr>` (which may use `$4`, the one JSON argument) with the version.
+async fn set_route(
+    conn: &mut PgConnection,
+    id: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    expr: &str,
+    args: &[serde_json::Value],
+) -> Result<(), ProjectionError> {
+    let sql = format!("update projects set route = {expr}, version = $2, updated_at = $3 where id = $1");
+    let mut query = sqlx::query(&sql).bind(id).bind(seq).bind(at);
+    for arg in args {
+        query = query.bind(Json(arg.clone()));
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 

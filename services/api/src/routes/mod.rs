@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod projects;
 pub mod settings;
 pub mod tokens;
+pub mod tunnel;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

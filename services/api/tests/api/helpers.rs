@@ -123,6 +123,36 @@ impl TestApp {
         Self::spawn_full(TestNats::new().await, false, false).await
     }
 
+    /// Starts the cloudflare service (consumer, sweeper, job runner) for this app; it asks the
+    /// docker service of this app's docker host to restart a cloudflared container.
+    pub fn start_cloudflare_service(&self) {
+        let mut config = warp_cloudflare::CloudflareConfig::from_args(
+            &warp_cloudflare::CloudflareArgs {
+                cloudflare_max_attempts: 3,
+                cloudflare_sweep_ms: 100,
+                cloudflared_backups: 3,
+                cloudflared_restart_timeout: 20,
+                cloudflare_max_parallel_jobs: 4,
+            },
+            &self.docker_host,
+        );
+        config.retry.base_backoff = Duration::from_millis(50);
+        config.runner.poll_interval = Duration::from_millis(100);
+        let options = ConsumerOptions {
+            base_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            reconnect_delay: Duration::from_millis(100),
+            ..ConsumerOptions::default()
+        };
+        let (pool, nats, names, settings, stop) =
+            (self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), self.settings.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(error) = warp_cloudflare::run(pool, nats, names, settings, config, options, stop).await {
+                panic!("the cloudflare service failed: {error:#}");
+            }
+        });
+    }
+
     /// An app whose read models never catch up (no projection consumers run).
     pub async fn spawn_without_projections() -> Self {
         Self::spawn_with(TestNats::new().await, false).await
@@ -366,6 +396,26 @@ impl TestApp {
         let state = warp_api::AppState::new(self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), settings);
         tokio::spawn(warp_api::serve_on(state, listener, self.shutdown.clone()));
         Ok(address)
+    }
+
+    /// `PUT /api/projects/{id}/route`.
+    pub async fn put_route(&self, token: &Token, id: Uuid, body: &Value) -> Response {
+        self.call(Method::PUT, &format!("/api/projects/{id}/route"), token).json(body).send().await.unwrap()
+    }
+
+    /// `DELETE /api/projects/{id}/route`.
+    pub async fn delete_route(&self, token: &Token, id: Uuid) -> Response {
+        self.call(Method::DELETE, &format!("/api/projects/{id}/route"), token).send().await.unwrap()
+    }
+
+    /// `GET /api/tunnel/status`, `GET /api/tunnel/config-preview`.
+    pub async fn tunnel(&self, token: &Token, what: &str) -> Response {
+        self.call(Method::GET, &format!("/api/tunnel/{what}"), token).send().await.unwrap()
+    }
+
+    /// `GET /health/tunnel`.
+    pub async fn tunnel_health(&self) -> Response {
+        self.client.get(format!("{}/health/tunnel", self.address)).send().await.unwrap()
     }
 
     pub async fn healthz(&self) -> Response {

@@ -20,3 +20,5 @@ mod projects;
 mod security;
 mod settings;
 mod sse;
+mod tunnel;
+mod tunnel_local;

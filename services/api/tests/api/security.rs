@@ -291,3 +291,51 @@ async fn a_canary_secret_never_appears_in_logs_events_nats_messages_error_bodies
         }
     }
 }
+
+#[tokio::test]
+async fn the_cloudflare_token_never_appears_in_job_logs_events_errors_logs_or_tunnel_responses() {
+    let logs = Captured::default();
+    let installed = tracing_subscriber::fmt().with_writer(logs.clone()).with_env_filter("debug").with_ansi(false).try_init();
+    assert!(installed.is_ok(), "run this test in its own process (cargo nextest) so its logs can be captured");
+    tracing::info!("log capture works");
+
+    let canary = format!("cfCANARY{}", Uuid::new_v4().simple());
+    let (app, fake) = crate::tunnel::app_with_tunnel_token(&canary, 0, json!({})).await;
+    let mut nats = app.nats_client.subscribe(format!("{}.>", app.names.subject_prefix)).await.unwrap();
+    let mut job_logs = app.nats_client.subscribe("warp.logs.job.>".to_owned()).await.unwrap();
+    let mut seen = Vec::new();
+
+    let good = crate::tunnel::project(&app, "shop", "shop").await;
+    crate::tunnel::route(&app, good, "http://localhost:8080", "published").await;
+    fake.inject(warp_test_support::fake_cloudflare::Fault::BadToken, None, "/dns_records", 10);
+    let bad = crate::tunnel::project(&app, "blog", "blog").await;
+    let failed = crate::tunnel::route(&app, bad, "http://localhost:8081", "failed").await;
+    assert!(failed["route"]["message"].as_str().unwrap().contains("refused the API token"), "{failed}");
+    seen.push(failed.to_string());
+    assert_eq!(app.delete_route(&app.admin, good).await.status(), StatusCode::ACCEPTED);
+
+    for what in ["status", "config-preview"] {
+        seen.push(app.tunnel(&app.admin, what).await.text().await.unwrap());
+    }
+    seen.push(app.tunnel_health().await.text().await.unwrap());
+    seen.push(app.get_settings(&app.admin).await.text().await.unwrap());
+    let jobs: Vec<(Option<String>,)> = sqlx::query_as("select error_message from jobs").fetch_all(&app.db.pool).await.unwrap();
+    assert!(jobs.len() >= 2, "the publish jobs ran");
+    seen.extend(jobs.into_iter().filter_map(|(m,)| m));
+    let lines: Vec<(String,)> = sqlx::query_as("select line from job_logs").fetch_all(&app.db.pool).await.unwrap();
+    assert!(!lines.is_empty(), "the jobs logged");
+    seen.extend(lines.into_iter().map(|(l,)| l));
+    let stored: Vec<(String, String)> = sqlx::query_as("select payload::text, metadata::text from events").fetch_all(&app.db.pool).await.unwrap();
+    seen.extend(stored.into_iter().map(|(p, m)| p + &m));
+    for subscriber in [&mut nats, &mut job_logs] {
+        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(300), subscriber.next()).await {
+            seen.push(String::from_utf8_lossy(&message.payload).into_owned());
+        }
+    }
+    seen.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+    assert!(seen.last().unwrap().contains("log capture works"), "logs were captured");
+    assert!(fake.requests().iter().any(|r| r.authorized), "the token did reach Cloudflare");
+    for text in &seen {
+        assert!(!text.contains(canary.as_str()), "the Cloudflare token leaked into: {text:.2000}");
+    }
+}

@@ -1,11 +1,14 @@
 //! One file per NATS request-reply action; [`dispatch`] routes a request by the subject's action.
 
+pub mod connect_network;
+pub mod container_info;
 pub mod containers;
 pub mod health;
 pub mod logs_close;
 pub mod logs_keepalive;
 pub mod logs_open;
 pub mod ports;
+pub mod restart_container;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,6 +29,18 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: &[u8]) -> Vec<u8> {
         },
         subjects::DOCKER_LOGS_OPEN => match parse(payload) {
             Ok(request) => reply(logs_open::handle(ctx, request).await),
+            Err(failure) => reply::<()>(Err(failure)),
+        },
+        subjects::DOCKER_CONTAINER_INFO => match parse(payload) {
+            Ok(request) => reply(container_info::handle(ctx, request).await),
+            Err(failure) => reply::<()>(Err(failure)),
+        },
+        subjects::DOCKER_CONNECT_NETWORK => match parse(payload) {
+            Ok(request) => reply(connect_network::handle(ctx, request).await),
+            Err(failure) => reply::<()>(Err(failure)),
+        },
+        subjects::DOCKER_RESTART_CONTAINER => match parse(payload) {
+            Ok(request) => reply(restart_container::handle(ctx, request).await),
             Err(failure) => reply::<()>(Err(failure)),
         },
         subjects::DOCKER_LOGS_KEEPALIVE => reply(parse(payload).map(|r| logs_keepalive::handle(ctx, r))),

@@ -11,6 +11,7 @@ mod get;
 mod list;
 mod queue;
 mod quick_service;
+mod route;
 mod update;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -23,6 +24,7 @@ pub use create::CreateProject;
 pub use deploy_existing::{DeployExisting, FolderSourceInput, GitSourceInput, SourceInput};
 pub use queue::ActionAccepted;
 pub use quick_service::QuickService;
+pub use route::{RouteAccepted, RouteInput};
 pub use update::UpdateProject;
 
 /// Routes of this area.
@@ -38,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(actions::start))
         .routes(routes!(actions::remove))
         .routes(routes!(compose_policy::set_compose_policy))
+        .routes(routes!(route::put_route, route::delete_route))
 }
 
 /// Parses an optional raw string into a validated type.

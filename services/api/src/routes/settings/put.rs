@@ -81,7 +81,8 @@ pub struct UpdateSettings {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub cloudflared_config_path: Option<Option<String>>,
-    /// `none` or `container` (restart the container named by `cloudflared_container`).
+    /// `none`, `container` (restart the container named by `cloudflared_container`) or
+    /// `command` (run `cloudflared_restart_command`).
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "none")]
     pub cloudflared_restart: Option<Option<String>>,
@@ -89,6 +90,15 @@ pub struct UpdateSettings {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub cloudflared_container: Option<Option<String>>,
+    /// Program and arguments that restart cloudflared when `cloudflared_restart` is
+    /// `command`: an absolute program path first; run as an argument list, never a shell.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub cloudflared_restart_command: Option<Option<Vec<String>>>,
+    /// Seconds before a withdrawn route is unpublished (0-86400; default 600).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
+    pub route_grace_seconds: Option<Option<u64>>,
     /// Absolute folder holding project workspaces.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
@@ -119,6 +129,8 @@ impl From<UpdateSettings> for RawSettingsPatch {
             cloudflared_config_path: b.cloudflared_config_path,
             cloudflared_restart: b.cloudflared_restart,
             cloudflared_container: b.cloudflared_container,
+            cloudflared_restart_command: b.cloudflared_restart_command,
+            route_grace_seconds: b.route_grace_seconds,
             workspaces_root: b.workspaces_root,
             subdomain_rule: b.subdomain_rule,
         }

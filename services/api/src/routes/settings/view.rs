@@ -71,6 +71,8 @@ pub struct SettingsView {
     #[schema(value_type = String, example = "none")]
     pub cloudflared_restart: CloudflaredRestart,
     pub cloudflared_container: Option<String>,
+    pub cloudflared_restart_command: Vec<String>,
+    pub route_grace_seconds: u64,
     pub workspaces_root: String,
     #[schema(value_type = String, example = "explicit")]
     pub subdomain_rule: SubdomainRule,
@@ -104,6 +106,8 @@ impl SettingsView {
             cloudflared_config_path: v.cloudflared_config_path,
             cloudflared_restart: v.cloudflared_restart,
             cloudflared_container: v.cloudflared_container,
+            cloudflared_restart_command: v.cloudflared_restart_command,
+            route_grace_seconds: v.route_grace_seconds,
             workspaces_root: v.workspaces_root,
             subdomain_rule: v.subdomain_rule,
             checks: Vec::new(),

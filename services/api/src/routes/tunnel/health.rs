@@ -1,0 +1,19 @@
+//! `GET /health/tunnel`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use warp_cloudflare::status::TunnelHealth;
+
+use crate::AppState;
+
+/// 200 when the tunnel is reachable, a cloudflared is connected and its ingress is valid;
+/// else 503 with the reason.
+#[utoipa::path(
+    get, path = "/health/tunnel", tag = "health",
+    responses((status = 200, body = TunnelHealth), (status = 503, body = TunnelHealth))
+)]
+pub async fn tunnel_health(State(state): State<AppState>) -> (StatusCode, axum::Json<TunnelHealth>) {
+    let health = warp_cloudflare::status::health(&state.pool, &state.settings, &super::retry(), super::docker(&state)).await;
+    let status = if health.status == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(health))
+}

@@ -1,0 +1,17 @@
+//! The cloudflare service's jobs, one file per type, each an executor with its own input:
+//! [`publish_route`] (`PublishRouteInput`) and [`unpublish_route`] (`UnpublishRouteInput`).
+//! Both write the ingress through [`crate::writer`].
+
+pub mod publish_route;
+pub mod unpublish_route;
+
+use std::sync::Arc;
+
+use warp_jobs::Runner;
+
+use crate::Services;
+
+/// Registers both executors with `runner`.
+pub fn register(svc: Arc<Services>, runner: Runner) -> Runner {
+    runner.register(publish_route::PublishRouteExecutor(svc.clone())).register(unpublish_route::UnpublishRouteExecutor(svc))
+}
