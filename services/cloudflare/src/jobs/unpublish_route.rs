@@ -4,7 +4,8 @@
 //! Under the writer's lock the ownership row decides: gone, now another project's, or no
 //! longer scheduled (the route was requested again) → nothing is removed. Otherwise the
 //! panel's record (its comment marks it) and the panel's rule go, then the row, and
-//! `RouteUnpublished` is recorded.
+//! `RouteUnpublished` is recorded. A failed attempt (Cloudflare unreachable, cloudflared not
+//! coming back) moves the due time a minute on, so the sweeper queues it again.
 
 use std::sync::Arc;
 
@@ -40,7 +41,21 @@ pub async fn run(svc: &Services, project_id: Uuid, hostname: &str, job: &JobCont
             job.log.system(&format!("unpublished {host}"));
             Ok(())
         }
-        Err(message) => Err(JobFailure::failed(message)),
+        Err(message) => {
+            // Try again in a minute: the sweeper queues a new job for the new due time.
+            let retried = sqlx::query(
+                "update cloudflare_routes set unpublish_at = now() + interval '1 minute'
+                  where hostname = $1 and project_id = $2 and unpublish_at is not null",
+            )
+            .bind(host.as_str())
+            .bind(project_id)
+            .execute(&svc.pool)
+            .await;
+            if retried.is_ok_and(|r| r.rows_affected() == 1) {
+                job.log.system("the unpublish is tried again in a minute");
+            }
+            Err(JobFailure::failed(message))
+        }
     }
 }
 
