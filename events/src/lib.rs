@@ -10,6 +10,7 @@
 //! - [`logs`]: live job log messages (`warp.logs.job.<id>`).
 //! - [`settings`]: [`SettingsEvent`], the facts recorded by the `Settings` aggregate (runtime
 //!   settings; secrets appear only as fingerprints).
+//! - [`session`]: [`SessionEvent`], GitHub logins: sessions started and ended, refusals.
 //! - [`subjects`]: stream, subject and message-id naming for NATS JetStream.
 //! - [`schema`]: JSON Schema of every event, generated from these types (committed under
 //!   `schema/` and checked for drift by the test suite).
@@ -23,10 +24,12 @@ pub mod job;
 pub mod logs;
 pub mod project;
 pub mod schema;
+pub mod session;
 pub mod settings;
 pub mod subjects;
 
 pub use envelope::{EventEnvelope, EventMetadata};
 pub use job::{JobErrorKind, JobEvent, JobInput, JobType, TypedJobInput};
 pub use project::ProjectEvent;
+pub use session::SessionEvent;
 pub use settings::{SecretName, SettingValues, SettingsEvent};

@@ -17,6 +17,7 @@ pub fn events_schema() -> serde_json::Value {
             crate::project::AGGREGATE_TYPE: schema_for!(crate::ProjectEvent),
             crate::settings::AGGREGATE_TYPE: schema_for!(crate::SettingsEvent),
             crate::job::AGGREGATE_TYPE: schema_for!(crate::JobEvent),
+            crate::session::AGGREGATE_TYPE: schema_for!(crate::SessionEvent),
         }
     })
 }

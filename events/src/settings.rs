@@ -1,7 +1,7 @@
 //! Events of the `Settings` aggregate: the panel's runtime settings (aggregate type `settings`,
 //! one aggregate with id [`AGGREGATE_ID`]).
 //!
-//! Secret values (the GitHub and Cloudflare tokens) never appear here: an event records only
+//! Secret values (the GitHub and Cloudflare tokens, the OAuth client secret) never appear here: an event records only
 //! that a secret changed and a short fingerprint (the first 8 hex digits of an HMAC-SHA256
 //! under a key the panel keeps encrypted at rest), so two changes can be told apart without
 //! revealing anything.
@@ -15,7 +15,8 @@ pub const AGGREGATE_TYPE: &str = "settings";
 /// The id of the one settings aggregate.
 pub const AGGREGATE_ID: &str = "panel";
 
-/// A secret setting. Serialised in snake_case: `github_token`, `cloudflare_api_token`.
+/// A secret setting. Serialised in snake_case: `github_token`, `cloudflare_api_token`,
+/// `github_client_secret`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretName {
@@ -23,17 +24,20 @@ pub enum SecretName {
     GithubToken,
     /// Cloudflare API token (DNS and tunnel configuration).
     CloudflareApiToken,
+    /// Client secret of the GitHub OAuth app users log in with.
+    GithubClientSecret,
 }
 
 impl SecretName {
     /// Every secret setting.
-    pub const ALL: [SecretName; 2] = [SecretName::GithubToken, SecretName::CloudflareApiToken];
+    pub const ALL: [SecretName; 3] = [SecretName::GithubToken, SecretName::CloudflareApiToken, SecretName::GithubClientSecret];
 
     /// The setting's field name, e.g. `github_token`.
     pub fn as_str(self) -> &'static str {
         match self {
             SecretName::GithubToken => "github_token",
             SecretName::CloudflareApiToken => "cloudflare_api_token",
+            SecretName::GithubClientSecret => "github_client_secret",
         }
     }
 }
@@ -85,10 +89,32 @@ pub struct SettingValues {
     pub github_web_url: String,
     /// Template repositories (`owner/name`) projects may be created from.
     pub template_repos: Vec<String>,
-    /// GitHub logins allowed to log in.
+    /// GitHub users allowed to log in: logins, or numeric user ids (an entry of digits only is
+    /// an id and is never compared with logins).
     pub allowed_users: Vec<String>,
-    /// GitHub organisation whose members may log in.
+    /// GitHub organisation whose members may log in (kept beside `allowed_orgs`; both count).
     pub allowed_org: Option<String>,
+    /// More GitHub organisations whose active members may log in.
+    #[serde(default)]
+    pub allowed_orgs: Vec<String>,
+    /// GitHub users (logins or numeric ids, as in `allowed_users`) who log in as `admin`; they
+    /// need not be listed elsewhere. Everyone else admitted is a `member`.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Client id of the GitHub OAuth app users log in with.
+    #[serde(default)]
+    pub github_client_id: Option<String>,
+    /// The panel's own public base URL (`https://panel.example.com`): the OAuth callback is
+    /// `<public_url>/auth/callback`, cookies are `Secure` when it is https, and state-changing
+    /// browser requests must come from its origin.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// A session ends after this many seconds without a request.
+    #[serde(default = "default_session_idle_seconds")]
+    pub session_idle_seconds: u32,
+    /// A session ends this many seconds after login, used or not.
+    #[serde(default = "default_session_absolute_seconds")]
+    pub session_absolute_seconds: u32,
     /// Cloudflare API base URL (`https://api.cloudflare.com/client/v4`).
     pub cloudflare_api_url: String,
     /// Cloudflare account id (32 hex digits).
@@ -124,6 +150,16 @@ pub struct SettingValues {
 /// Default of [`SettingValues::route_grace_seconds`]: 10 minutes.
 pub fn default_route_grace_seconds() -> u64 {
     600
+}
+
+/// Default idle timeout of a session: 30 minutes.
+pub fn default_session_idle_seconds() -> u32 {
+    30 * 60
+}
+
+/// Default absolute timeout of a session: 8 hours.
+pub fn default_session_absolute_seconds() -> u32 {
+    8 * 60 * 60
 }
 
 /// Every fact about the settings. Serialised externally tagged, e.g.

@@ -6,6 +6,8 @@
 //! - [`project`]: the `Project` aggregate, its commands and errors.
 //! - [`settings`]: the `Settings` aggregate (runtime settings; secrets only as fingerprints)
 //!   and the validation of a settings change.
+//! - [`session`]: the `Session` aggregate (GitHub logins: started, refused, ended) and the
+//!   allowlist rule.
 //! - [`job`]: the `Job` aggregate: one long action, queued → running → ended.
 //!
 //! Nothing here touches a database, NATS or HTTP: aggregates decide (`handle`) and assign
@@ -13,10 +15,12 @@
 
 pub mod job;
 pub mod project;
+pub mod session;
 pub mod settings;
 pub mod validate;
 
 pub use job::{Job, JobCommand, JobError, JobStatus};
 pub use project::{Project, ProjectCommand, ProjectError};
+pub use session::{Session, SessionCommand, SessionError};
 pub use settings::{Settings, SettingsCommand, SettingsError};
 pub use validate::ValidationError;

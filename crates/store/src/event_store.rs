@@ -16,7 +16,7 @@ use std::time::Duration;
 use cqrs_es::AggregateError;
 use postgres_es::PostgresCqrs;
 use sqlx::PgPool;
-use warp_domain::{Job, JobCommand, JobError, Project, ProjectCommand, ProjectError};
+use warp_domain::{Job, JobCommand, JobError, Project, ProjectCommand, ProjectError, Session, SessionCommand, SessionError};
 use warp_events::EventMetadata;
 
 /// Command bus of the `Project` aggregate.
@@ -123,4 +123,22 @@ where
             outcome => return outcome,
         }
     }
+}
+
+/// Command bus of the `Session` aggregate (GitHub logins).
+pub type SessionCqrs = Arc<PostgresCqrs<Session>>;
+
+/// A `Session` command bus on `pool`.
+pub fn session_cqrs(pool: PgPool) -> SessionCqrs {
+    Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
+}
+
+/// Executes `command` on login attempt `id` with `metadata` stored beside each event.
+pub async fn execute_session(
+    cqrs: &SessionCqrs,
+    id: uuid::Uuid,
+    command: SessionCommand,
+    metadata: &EventMetadata,
+) -> Result<(), AggregateError<SessionError>> {
+    cqrs.execute_with_metadata(&id.to_string(), command, metadata.to_map()).await
 }

@@ -11,6 +11,8 @@
 //! - [`project_names`]: unique project names (a claim table beside the event store).
 //! - [`settings`]: runtime settings: the `Settings` command bus, its read model and the
 //!   encrypted secret store (XChaCha20-Poly1305 under `WARP_SECRET_KEY`, key check, rotation).
+//! - [`sessions`]: GitHub login: pending OAuth attempts and server-side sessions (hashes and
+//!   sealed values only).
 //! - [`tokens`]: API tokens (hash-only storage).
 //! - [`page`]: cursor pagination shared by list queries.
 
@@ -23,5 +25,6 @@ pub mod page;
 pub mod project_names;
 pub mod projections;
 pub mod relay;
+pub mod sessions;
 pub mod settings;
 pub mod tokens;

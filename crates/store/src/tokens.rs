@@ -33,15 +33,26 @@ impl Role {
         }
     }
 
-    fn parse(raw: &str) -> Self {
+    /// The role named `raw` (`admin`; anything else is `member`).
+    pub fn parse(raw: &str) -> Self {
         if raw == "admin" { Role::Admin } else { Role::Member }
     }
 }
 
-/// Who a valid token belongs to.
+/// What authenticated a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// An API token (`Authorization: Bearer`), by id.
+    Token(Uuid),
+    /// A browser session (cookie), by session id (see [`crate::sessions`]).
+    Session(Uuid),
+}
+
+/// Who a valid token or session belongs to: the same for both, so access rules do not care
+/// how the caller authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: Uuid,
+    pub credential: Credential,
     pub login: String,
     pub role: Role,
 }
@@ -121,7 +132,7 @@ pub async fn authenticate(pool: &PgPool, presented: &str) -> sqlx::Result<Option
     .bind(hash(presented))
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(token_id, login, role)| Principal { token_id, login, role: Role::parse(&role) }))
+    Ok(row.map(|(token_id, login, role)| Principal { credential: Credential::Token(token_id), login, role: Role::parse(&role) }))
 }
 
 /// Tokens, newest first; only `login`'s when given.

@@ -1,5 +1,7 @@
 //! Who may read or act on what.
 //!
+//! Sessions (browser logins) and tokens produce the same [`Principal`], so every rule here
+//! applies to both.
 //! - `admin` tokens reach every project and job.
 //! - `member` tokens reach the projects their login created (the actor of the project's first
 //!   event) and the jobs of those projects; every other project or job answers 404, exactly as
@@ -12,9 +14,10 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use uuid::Uuid;
-use warp_store::tokens::{Principal, Role};
+use warp_store::tokens::{Credential, Principal, Role};
 
 use crate::error::{ApiError, ApiResult};
+use crate::AppState;
 
 /// The login that created project `id`, if it exists.
 pub async fn project_owner(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<String>> {
@@ -77,19 +80,31 @@ pub async fn visible_compose_projects(pool: &PgPool, user: &Principal) -> sqlx::
     Ok(Some(names))
 }
 
-/// How often a long-lived response (SSE) checks that its token is still live.
+/// How often a long-lived response (SSE) checks that its token or session is still live.
 pub const REVALIDATE_EVERY: Duration = Duration::from_secs(5);
 
-/// Completes when token `token_id` is revoked (checked every [`REVALIDATE_EVERY`]); a stream
-/// wrapped with `take_until(token_revoked(…))` ends then, so revoking a token also cuts the
-/// live streams it opened. A failed check (database unreachable) keeps the stream.
-pub async fn token_revoked(pool: PgPool, token_id: Uuid) {
+/// Completes when `credential` stops working (checked every [`REVALIDATE_EVERY`]): a token is
+/// revoked, or a session ends (logout, a timeout, or its user left the allowlist; see
+/// [`crate::login::session::check`], which also renews the session: an open stream is use).
+/// A stream wrapped with `take_until(credential_ended(…))` ends then. A failed check
+/// (database unreachable) keeps the stream.
+pub async fn credential_ended(state: AppState, credential: Credential) {
     loop {
         tokio::time::sleep(REVALIDATE_EVERY).await;
-        match warp_store::tokens::is_live(&pool, token_id).await {
+        let live = match credential {
+            Credential::Token(id) => warp_store::tokens::is_live(&state.pool, id).await.map_err(ApiError::from),
+            Credential::Session(id) => session_live(&state, id).await,
+        };
+        match live {
             Ok(false) => return,
             Ok(true) => {}
-            Err(error) => tracing::debug!(error = %error, "checking a stream's token failed; will retry"),
+            Err(error) => tracing::debug!(error = ?error, "checking a stream's credential failed; will retry"),
         }
     }
+}
+
+async fn session_live(state: &AppState, id: Uuid) -> ApiResult<bool> {
+    let Some(row) = warp_store::sessions::by_id(&state.pool, id).await? else { return Ok(false) };
+    let metadata = warp_events::EventMetadata::default();
+    Ok(crate::login::session::check(state, row, None, &metadata).await?.is_some())
 }

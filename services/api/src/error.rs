@@ -17,7 +17,7 @@ pub enum ApiError {
     Validation(ValidationError),
     /// 400 `bad_request`: the request could not be read (malformed JSON, query or header).
     BadRequest(String),
-    /// 401 `unauthorized`: no valid bearer token.
+    /// 401 `unauthorized`: no valid bearer token and no live session.
     Unauthorized,
     /// 403 `forbidden`: the token is valid but may not do this.
     Forbidden(String),
@@ -57,6 +57,11 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// The status and body detail this error answers with.
+    pub fn into_parts(self) -> (StatusCode, ErrorDetail) {
+        self.parts()
+    }
+
     fn parts(self) -> (StatusCode, ErrorDetail) {
         let detail = |code, message: String| ErrorDetail { code, message, field: None };
         match self {
@@ -71,7 +76,11 @@ impl ApiError {
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, detail("bad_request", message)),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
-                detail("unauthorized", "a valid bearer token is required (Authorization: Bearer <token>)".into()),
+                detail(
+                    "unauthorized",
+                    "a valid bearer token (Authorization: Bearer <token>) or a live session (log in at /auth/login) is required"
+                        .into(),
+                ),
             ),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, detail("forbidden", message)),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, detail("not_found", message)),
@@ -149,6 +158,22 @@ impl From<AggregateError<JobError>> for ApiError {
             AggregateError::AggregateConflict => {
                 ApiError::Conflict("the job changed at the same time; read it again and retry".into())
             }
+            AggregateError::DatabaseConnectionError(error) => {
+                tracing::warn!(error = %error, "event store unreachable");
+                ApiError::Unavailable("the event store is not reachable".into())
+            }
+            AggregateError::DeserializationError(error) | AggregateError::UnexpectedError(error) => {
+                ApiError::Internal(anyhow::anyhow!(error))
+            }
+        }
+    }
+}
+
+impl From<AggregateError<warp_domain::SessionError>> for ApiError {
+    fn from(error: AggregateError<warp_domain::SessionError>) -> Self {
+        match error {
+            AggregateError::UserError(refused) => ApiError::Conflict(refused.to_string()),
+            AggregateError::AggregateConflict => ApiError::Conflict("the session changed at the same time; retry".into()),
             AggregateError::DatabaseConnectionError(error) => {
                 tracing::warn!(error = %error, "event store unreachable");
                 ApiError::Unavailable("the event store is not reachable".into())

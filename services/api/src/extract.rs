@@ -73,7 +73,7 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// The authenticated caller (put there by [`crate::auth::require_token`]).
+/// The authenticated caller (put there by [`crate::auth::require_auth`]).
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub Principal);
 

@@ -1,8 +1,8 @@
 //! The command and query HTTP API.
 //!
 //! # Layout
-//! - [`router`]: the whole route table: `/api/*` (bearer token required, see [`auth`]),
-//!   `/healthz` and `/openapi.json`; request ids ([`request_id`]), tracing and timeouts around it.
+//! - [`router`]: the whole route table: `/api/*` (bearer token or session, see [`auth`]),
+//!   `/auth/*` (GitHub login, see [`login`]), `/healthz` and `/openapi.json`; request ids ([`request_id`]), tracing and timeouts around it.
 //! - [`routes`]: one module per area, one file per action; each area exposes
 //!   `fn router() -> OpenApiRouter<AppState>`, so the OpenAPI document is built from the very
 //!   routes that are served.
@@ -16,6 +16,7 @@ pub mod access;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod login;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
@@ -31,7 +32,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use warp_platform::{NatsNames, Shutdown};
 use warp_store::settings::SettingsStore;
-use warp_store::event_store::{self, JobCqrs, ProjectCqrs};
+use warp_store::event_store::{self, JobCqrs, ProjectCqrs, SessionCqrs};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -39,6 +40,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub projects: ProjectCqrs,
     pub jobs: JobCqrs,
+    /// Command bus of GitHub logins (`session` aggregate).
+    pub sessions: SessionCqrs,
     pub nats: async_nats::Client,
     pub names: NatsNames,
     /// Runtime settings and the encrypted secret store (opened with the master key).
@@ -53,6 +56,10 @@ pub struct AppState {
     pub docker_host: String,
     /// The panel's own ports (the API's, Postgres', NATS'): no quick service may expose them.
     pub panel_ports: Vec<u16>,
+    /// Login tunables (state lifetime, membership re-check interval, GitHub timeout).
+    pub login: login::LoginOptions,
+    /// GitHub client of the login flow (timeout from `login`).
+    pub github: login::github::Github,
 }
 
 impl AppState {
@@ -60,12 +67,36 @@ impl AppState {
     pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames, settings: SettingsStore) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
         let jobs = event_store::job_cqrs(pool.clone());
-        Self { pool, projects, jobs, nats, names, settings, token_checks: Default::default(), shutdown: Shutdown::new(), docker_host: "local".into(), panel_ports: Vec::new() }
+        let sessions = event_store::session_cqrs(pool.clone());
+        let login = login::LoginOptions::default();
+        let github = login::github::Github::new(login.github_timeout);
+        Self {
+            pool,
+            projects,
+            jobs,
+            sessions,
+            nats,
+            names,
+            settings,
+            token_checks: Default::default(),
+            shutdown: Shutdown::new(),
+            docker_host: "local".into(),
+            panel_ports: Vec::new(),
+            login,
+            github,
+        }
     }
 
     /// The same state, refusing quick services of `ports` (the panel's own).
     pub fn with_panel_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
         self.panel_ports = ports.into_iter().collect();
+        self
+    }
+
+    /// The same state with other login tunables.
+    pub fn with_login_options(mut self, options: login::LoginOptions) -> Self {
+        self.github = login::github::Github::new(options.github_timeout);
+        self.login = options;
         self
     }
 
@@ -90,15 +121,20 @@ fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(routes::tokens::router())
         .merge(routes::settings::router())
         .merge(routes::containers::router())
-        .merge(routes::tunnel::router());
-    (api, routes::health::router().merge(routes::containers::public_router()).merge(routes::tunnel::public_router()))
+        .merge(routes::tunnel::router())
+        .merge(routes::auth::router());
+    let public = routes::health::router()
+        .merge(routes::containers::public_router())
+        .merge(routes::tunnel::public_router())
+        .merge(routes::auth::public_router());
+    (api, public)
 }
 
-/// The route table with its OpenAPI description: every `/api` route behind
-/// [`auth::require_token`].
+/// The route table with its OpenAPI description: every `/api` route (and `/auth/me`,
+/// `/auth/logout`) behind [`auth::require_auth`].
 pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     let (api, public) = route_groups();
-    let api = api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    let api = api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_auth));
     OpenApiRouter::with_openapi(openapi::base()).merge(api).merge(public)
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI document's header; paths come from the routes (see [`crate::openapi_document`]).
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -8,6 +8,7 @@ use utoipa::{Modify, OpenApi};
     info(title = "Warp Panel API", description = "Self-hosted deploy panel: commands append events, reads come from projections."),
     modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "GitHub login and browser sessions"),
         (name = "projects", description = "Projects"),
         (name = "audit", description = "Audit trail"),
         (name = "events", description = "The event store"),
@@ -27,6 +28,13 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "warp_session",
+                "Browser session from GitHub login (`__Host-warp_session` over https); state changes also need X-CSRF-Token",
+            ))),
+        );
     }
 }
 

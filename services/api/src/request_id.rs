@@ -42,7 +42,7 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
 }
 
 /// Span of one request: method, path, request id, correlation id, and the actor once
-/// authenticated (recorded by [`crate::auth::require_token`]).
+/// authenticated (recorded by [`crate::auth::require_auth`]).
 pub fn make_span(request: &Request) -> tracing::Span {
     let ids = request.extensions().get::<RequestIds>();
     tracing::info_span!(

@@ -5,11 +5,11 @@ use serde::Deserialize;
 use warp_events::settings::{CloudflaredRestart, SettingValues, TunnelMode};
 
 use crate::validate::{
-    AbsolutePath, ApiBaseUrl, ApiToken, CloudflareId, ContainerName, GithubLogin, Hostname, RepoSlug, TunnelId,
-    TunnelName, ValidationError,
+    AbsolutePath, ApiBaseUrl, ApiToken, CloudflareId, ContainerName, GithubLogin, GithubUserRef, Hostname, OauthClientId,
+    PublicUrl, RepoSlug, TunnelId, TunnelName, ValidationError,
 };
 
-/// Most entries in `template_repos` or `allowed_users`.
+/// Most entries in `template_repos`, `allowed_users`, `allowed_orgs` or `admins`.
 pub const MAX_LIST_LEN: usize = 100;
 
 /// One field of a raw patch: absent (`None`), `null` (`Some(None)`) or a value.
@@ -35,6 +35,20 @@ pub struct RawSettingsPatch {
     pub allowed_users: RawField<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     pub allowed_org: RawField<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub allowed_orgs: RawField<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub admins: RawField<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub github_client_id: RawField<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub github_client_secret: RawField<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub public_url: RawField<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub session_idle_seconds: RawField<u64>,
+    #[serde(default, deserialize_with = "present")]
+    pub session_absolute_seconds: RawField<u64>,
     #[serde(default, deserialize_with = "present")]
     pub cloudflare_api_token: RawField<String>,
     #[serde(default, deserialize_with = "present")]
@@ -80,6 +94,7 @@ where
 pub struct SecretChanges {
     pub github_token: Option<Option<ApiToken>>,
     pub cloudflare_api_token: Option<Option<ApiToken>>,
+    pub github_client_secret: Option<Option<ApiToken>>,
 }
 
 fn required<T>(field: &str, raw: Option<T>) -> Result<T, ValidationError> {
@@ -148,14 +163,28 @@ fn restart_command(field: &str, raw: Vec<String>) -> Result<Vec<String>, Validat
     Ok(raw)
 }
 
+/// Shortest and longest idle timeout of a session, seconds (1 minute .. 7 days).
+pub const SESSION_IDLE_RANGE: (u64, u64) = (60, 7 * 24 * 3600);
+/// Shortest and longest absolute timeout of a session, seconds (5 minutes .. 30 days).
+pub const SESSION_ABSOLUTE_RANGE: (u64, u64) = (300, 30 * 24 * 3600);
+
+fn seconds(field: &str, raw: u64, (min, max): (u64, u64)) -> Result<u32, ValidationError> {
+    if (min..=max).contains(&raw) {
+        Ok(raw as u32)
+    } else {
+        Err(ValidationError::new(field, format!("must be between {min} and {max} seconds")))
+    }
+}
+
 fn login(field: &str, raw: &str) -> Result<GithubLogin, ValidationError> {
     GithubLogin::try_from(raw.to_owned()).map_err(|e| e.for_field(field))
 }
 
 /// Validates every field of `raw` (the first invalid one is reported) and applies it to
 /// `current`, then checks the result as a whole: `tunnel_mode` `local` needs
-/// `cloudflared_config_path`, and `cloudflared_restart` `container` needs
-/// `cloudflared_container`. Returns the new values and the secret changes.
+/// `cloudflared_config_path`, `cloudflared_restart` `container` needs
+/// `cloudflared_container`, and `session_idle_seconds` may not exceed
+/// `session_absolute_seconds`. Returns the new values and the secret changes.
 pub fn apply_patch(current: &SettingValues, raw: RawSettingsPatch) -> Result<(ValidValues, SecretChanges), ValidationError> {
     let mut v = current.clone();
     if let Some(r) = raw.base_domain {
@@ -171,10 +200,30 @@ pub fn apply_patch(current: &SettingValues, raw: RawSettingsPatch) -> Result<(Va
         v.template_repos = parse_list("template_repos", r.unwrap_or_default(), RepoSlug::parse)?;
     }
     if let Some(r) = raw.allowed_users {
-        v.allowed_users = parse_list("allowed_users", r.unwrap_or_default(), login)?;
+        v.allowed_users = parse_list("allowed_users", r.unwrap_or_default(), GithubUserRef::parse)?;
     }
     if let Some(r) = raw.allowed_org {
         v.allowed_org = opt("allowed_org", r, login)?;
+    }
+    if let Some(r) = raw.allowed_orgs {
+        v.allowed_orgs = parse_list("allowed_orgs", r.unwrap_or_default(), login)?;
+    }
+    if let Some(r) = raw.admins {
+        v.admins = parse_list("admins", r.unwrap_or_default(), GithubUserRef::parse)?;
+    }
+    if let Some(r) = raw.github_client_id {
+        v.github_client_id = opt("github_client_id", r, OauthClientId::parse)?;
+    }
+    if let Some(r) = raw.public_url {
+        v.public_url = opt("public_url", r, |f, raw| PublicUrl::parse(f, raw).map(|u| u.as_str().to_owned()))?;
+    }
+    if let Some(r) = raw.session_idle_seconds {
+        let field = "session_idle_seconds";
+        v.session_idle_seconds = seconds(field, required(field, r)?, SESSION_IDLE_RANGE)?;
+    }
+    if let Some(r) = raw.session_absolute_seconds {
+        let field = "session_absolute_seconds";
+        v.session_absolute_seconds = seconds(field, required(field, r)?, SESSION_ABSOLUTE_RANGE)?;
     }
     if let Some(r) = raw.cloudflare_api_url {
         v.cloudflare_api_url = ApiBaseUrl::parse("cloudflare_api_url", &required("cloudflare_api_url", r)?)?.into();
@@ -227,7 +276,11 @@ pub fn apply_patch(current: &SettingValues, raw: RawSettingsPatch) -> Result<(Va
     let secrets = SecretChanges {
         github_token: raw.github_token.map(|r| token("github_token", r)).transpose()?,
         cloudflare_api_token: raw.cloudflare_api_token.map(|r| token("cloudflare_api_token", r)).transpose()?,
+        github_client_secret: raw.github_client_secret.map(|r| token("github_client_secret", r)).transpose()?,
     };
+    if v.session_idle_seconds > v.session_absolute_seconds {
+        return Err(ValidationError::new("session_idle_seconds", "must not be longer than session_absolute_seconds"));
+    }
     if v.tunnel_mode == TunnelMode::Local && v.cloudflared_config_path.is_none() {
         return Err(ValidationError::new("cloudflared_config_path", "is required when tunnel_mode is local"));
     }

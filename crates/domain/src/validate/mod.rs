@@ -14,6 +14,8 @@
 //! - [`env`]: environment variable names.
 //! - [`container`]: Docker container names and ids, compose project names.
 //! - [`github`]: repository slugs; [`url`]: API base URLs; [`cloudflare`]: Cloudflare ids.
+//! - [`login`]: GitHub login: allowlist entries (ids or logins), the OAuth client id, the
+//!   panel's public URL, `return_to` paths (no open redirects).
 //! - [`secret`]: API tokens (shape only; never printed).
 //! - [`service_url`]: where a route sends traffic (cloudflared's service rules).
 
@@ -23,6 +25,7 @@ pub mod env;
 pub mod git;
 pub mod github;
 pub mod hostname;
+pub mod login;
 mod names;
 pub mod path;
 pub mod port;
@@ -36,6 +39,7 @@ pub use env::EnvVarName;
 pub use git::{GitRef, GitUrl};
 pub use github::RepoSlug;
 pub use hostname::{Hostname, IngressHostname};
+pub use login::{GithubUserRef, OauthClientId, PublicUrl, ReturnPath};
 pub use names::{Description, GithubLogin, ProjectName, Subdomain};
 pub use path::{resolve_under, AbsolutePath, RelativePath};
 pub use port::Port;

@@ -88,7 +88,7 @@ fn action_name(aggregate_type: &str, event_type: &str) -> String {
 }
 
 fn outcome(event_type: &str) -> &'static str {
-    if event_type.ends_with("Failed") || event_type.ends_with("TimedOut") || event_type.ends_with("Rejected") {
+    if ["Failed", "TimedOut", "Rejected", "Refused"].iter().any(|end| event_type.ends_with(end)) {
         "failed"
     } else if event_type.ends_with("Cancelled") {
         "cancelled"
@@ -286,5 +286,13 @@ mod tests {
         assert_eq!(outcome("JobFailed"), "failed");
         assert_eq!(outcome("JobCancelled"), "cancelled");
         assert_eq!(outcome("ProjectCreated"), "succeeded");
+        assert_eq!(outcome("LoginRefused"), "failed");
+    }
+
+    #[test]
+    fn logins_are_session_actions() {
+        assert_eq!(action_name("session", "SessionStarted"), "session.started");
+        assert_eq!(action_name("session", "LoginRefused"), "session.login_refused");
+        assert_eq!(action_name("session", "SessionEnded"), "session.ended");
     }
 }

@@ -141,6 +141,24 @@ pub async fn rotate(pool: &PgPool, old: &SecretKey, new: &SecretKey) -> Result<u
         .execute(&mut *tx)
         .await?;
     }
+    // Pending logins live 10 minutes: they are dropped rather than re-sealed.
+    sqlx::query("delete from login_attempts").execute(&mut *tx).await?;
+    let rows: Vec<(uuid::Uuid, Vec<u8>, Vec<u8>)> =
+        sqlx::query_as("select id, token_nonce, token_sealed from sessions where token_sealed is not null for update")
+            .fetch_all(&mut *tx)
+            .await?;
+    let count = count + rows.len() as u64;
+    for (id, nonce, ciphertext) in rows {
+        let aad = crate::sessions::token_aad(id);
+        let plain = old_cipher.open(&aad, &Sealed { nonce, ciphertext }).map_err(|_| KeyringError::WrongKey)?;
+        let sealed = new_cipher.seal(&aad, &plain);
+        sqlx::query("update sessions set token_nonce = $2, token_sealed = $3 where id = $1")
+            .bind(id)
+            .bind(&sealed.nonce)
+            .bind(&sealed.ciphertext)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(count)
 }

@@ -157,7 +157,12 @@ impl SettingsStore {
     ) -> Result<CurrentSettings, ChangeError> {
         let started: DateTime<Utc> = sqlx::query_scalar("select now()").fetch_one(&self.pool).await.map_err(anyhow::Error::from)?;
         let mut updates = BTreeMap::new();
-        for (name, change) in [(SecretName::GithubToken, secrets.github_token), (SecretName::CloudflareApiToken, secrets.cloudflare_api_token)] {
+        let changes = [
+            (SecretName::GithubToken, secrets.github_token),
+            (SecretName::CloudflareApiToken, secrets.cloudflare_api_token),
+            (SecretName::GithubClientSecret, secrets.github_client_secret),
+        ];
+        for (name, change) in changes {
             match change {
                 None => {}
                 Some(None) => {

@@ -112,7 +112,7 @@ pub async fn stream_events(
     let messages = consumer.messages().await.map_err(|_| ApiError::Unavailable("the event stream is not reachable".into()))?;
     let events = messages
         .take_until(state.shutdown.clone().cancelled_owned())
-        .take_until(crate::access::token_revoked(state.pool.clone(), user.0.token_id))
+        .take_until(crate::access::credential_ended(state.clone(), user.0.credential))
         .take_while(|message| std::future::ready(message.is_ok()))
         .filter_map(|message| async move {
             let message = message.ok()?;

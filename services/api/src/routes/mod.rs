@@ -1,6 +1,7 @@
 //! One module per area; one file per action.
 
 pub mod audit;
+pub mod auth;
 pub mod containers;
 pub mod dead_letters;
 pub mod events;

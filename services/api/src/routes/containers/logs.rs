@@ -113,7 +113,7 @@ pub async fn container_logs(
     let (tx, rx) = mpsc::channel(256);
     let hello = serde_json::json!({ "session_id": session_id, "containers": opened.containers });
     let _ = tx.send(Event::default().event("open").data(hello.to_string())).await;
-    let revoked = crate::access::token_revoked(state.pool.clone(), user.0.token_id);
+    let revoked = crate::access::credential_ended(state.clone(), user.0.credential);
     tokio::spawn(relay(state, session_id, lines, tx));
     let stream = ReceiverStream::new(rx).map(Ok::<_, Infallible>).take_until(revoked);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

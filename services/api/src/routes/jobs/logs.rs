@@ -106,7 +106,7 @@ pub async fn job_logs(
     tokio::spawn(follow(state.pool.clone(), id, after, live, tx, state.shutdown.clone()));
     let stream = ReceiverStream::new(rx)
         .map(Ok::<_, Infallible>)
-        .take_until(crate::access::token_revoked(state.pool.clone(), user.0.token_id));
+        .take_until(crate::access::credential_ended(state.clone(), user.0.credential));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
 

@@ -41,14 +41,45 @@ pub struct UpdateSettings {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>)]
     pub template_repos: Option<Option<Vec<String>>>,
-    /// GitHub logins allowed to log in, at most 100.
+    /// GitHub users allowed to log in, at most 100: logins, or numeric user ids as strings of
+    /// digits (a digits-only entry is always an id).
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>)]
     pub allowed_users: Option<Option<Vec<String>>>,
-    /// GitHub organisation whose members may log in.
+    /// GitHub organisation whose active members may log in.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub allowed_org: Option<Option<String>>,
+    /// More GitHub organisations whose active members may log in, at most 100.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub allowed_orgs: Option<Option<Vec<String>>>,
+    /// GitHub users (logins or numeric ids) who log in as admins, at most 100; they need not be
+    /// listed in `allowed_users`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub admins: Option<Option<Vec<String>>>,
+    /// Client id of the GitHub OAuth app (1-100 of `[A-Za-z0-9._-]`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub github_client_id: Option<Option<String>>,
+    /// Client secret of the GitHub OAuth app (20-255 of `[A-Za-z0-9_-]`); stored encrypted.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub github_client_secret: Option<Option<String>>,
+    /// The panel's public URL as browsers reach it (`https://panel.example.com`, no path): the
+    /// OAuth callback is `<public_url>/auth/callback`; https makes cookies `Secure`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = "uri")]
+    pub public_url: Option<Option<String>>,
+    /// Session idle timeout in seconds (60-604800, default 1800).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
+    pub session_idle_seconds: Option<Option<u64>>,
+    /// Session absolute timeout in seconds (300-2592000, default 28800).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
+    pub session_absolute_seconds: Option<Option<u64>>,
     /// Cloudflare API token; checked with `GET {cloudflare_api_url}/user/tokens/verify`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Password)]
@@ -119,6 +150,13 @@ impl From<UpdateSettings> for RawSettingsPatch {
             template_repos: b.template_repos,
             allowed_users: b.allowed_users,
             allowed_org: b.allowed_org,
+            allowed_orgs: b.allowed_orgs,
+            admins: b.admins,
+            github_client_id: b.github_client_id,
+            github_client_secret: b.github_client_secret,
+            public_url: b.public_url,
+            session_idle_seconds: b.session_idle_seconds,
+            session_absolute_seconds: b.session_absolute_seconds,
             cloudflare_api_token: b.cloudflare_api_token,
             cloudflare_api_url: b.cloudflare_api_url,
             cloudflare_account_id: b.cloudflare_account_id,
@@ -182,6 +220,12 @@ pub async fn put_settings(
         return Err(ApiError::Validation(ValidationError::new(
             "cloudflare_api_token",
             "changing cloudflare_api_url needs cloudflare_api_token again (a stored token is never sent to a new host)",
+        )));
+    }
+    if moved(&current.values.github_web_url, &values.get().github_web_url, SecretName::GithubClientSecret, secrets.github_client_secret.is_some()) {
+        return Err(ApiError::Validation(ValidationError::new(
+            "github_client_secret",
+            "changing github_web_url needs github_client_secret again (a stored secret is never sent to a new host)",
         )));
     }
     let redactor = state.settings.redactor();
