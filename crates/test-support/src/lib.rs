@@ -17,6 +17,8 @@
 //!   and a cleanup guard for a compose project.
 //! - [`fake_cloudflare`]: a local fake of the Cloudflare API (DNS records, tunnel, its
 //!   configuration) with injectable faults and inspectable state.
+//! - [`fake_github`]: a local GitHub (OAuth web flow with PKCE, `/user`, org membership)
+//!   speaking GitHub's documented shapes and error answers.
 //! - [`free_port`]: a port nothing listens on right now.
 //!
 //! Run the tests through `make test`, which starts Postgres and NATS and exports their URLs.
@@ -24,6 +26,7 @@
 pub mod compose_fixtures;
 pub mod docker;
 pub mod fake_cloudflare;
+pub mod fake_github;
 pub mod git;
 
 use std::future::Future;

@@ -48,6 +48,16 @@ pub struct SeedArgs {
     pub allowed_users: Option<String>,
     #[arg(long = "seed-allowed-org", env = "WARP_ALLOWED_ORG", global = true)]
     pub allowed_org: Option<String>,
+    #[arg(long = "seed-allowed-orgs", env = "WARP_ALLOWED_ORGS", global = true)]
+    pub allowed_orgs: Option<String>,
+    #[arg(long = "seed-admins", env = "WARP_ADMINS", global = true)]
+    pub admins: Option<String>,
+    #[arg(long = "seed-github-client-id", env = "WARP_GITHUB_CLIENT_ID", global = true)]
+    pub github_client_id: Option<String>,
+    #[arg(long = "seed-github-client-secret", env = "WARP_GITHUB_CLIENT_SECRET", hide_env_values = true, global = true)]
+    pub github_client_secret: Option<String>,
+    #[arg(long = "seed-public-url", env = "WARP_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     #[arg(long = "seed-cloudflare-api-token", env = "WARP_CLOUDFLARE_API_TOKEN", hide_env_values = true, global = true)]
     pub cloudflare_api_token: Option<String>,
     #[arg(long = "seed-cloudflare-api-url", env = "WARP_CLOUDFLARE_API_URL", global = true)]
@@ -97,6 +107,13 @@ impl SeedArgs {
             template_repos: list(s.template_repos),
             allowed_users: list(s.allowed_users),
             allowed_org: one(s.allowed_org),
+            allowed_orgs: list(s.allowed_orgs),
+            admins: list(s.admins),
+            github_client_id: one(s.github_client_id),
+            github_client_secret: one(s.github_client_secret),
+            public_url: one(s.public_url),
+            session_idle_seconds: None,
+            session_absolute_seconds: None,
             cloudflare_api_token: one(s.cloudflare_api_token),
             cloudflare_api_url: one(s.cloudflare_api_url),
             cloudflare_account_id: one(s.cloudflare_account_id),

@@ -46,18 +46,20 @@ impl From<GithubUserRef> for String {
 }
 
 /// Client id of a GitHub OAuth app (`Ov23li…`, 20 hex digits for older apps, `Iv1.…` for
-/// GitHub Apps): 1-100 ASCII letters, digits, `.`, `_` or `-`.
+/// GitHub Apps): 1-100 ASCII letters, digits, `.`, `_` or `-`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OauthClientId(String);
 
 impl OauthClientId {
     /// Parses `raw` and reports problems under `field`.
     pub fn parse(field: &str, raw: &str) -> Result<Self, ValidationError> {
-        let ok = (1..=100).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        let ok = (1..=100).contains(&raw.len())
+            && raw.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(ValidationError::new(field, "must be a GitHub OAuth client id: 1-100 ASCII letters, digits, '.', '_' or '-'"))
+            Err(ValidationError::new(field, "must be a GitHub OAuth client id: 1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit"))
         }
     }
 }

@@ -18,6 +18,16 @@ use warp_test_support::{eventually, TestDb, TestNats};
 /// How long the asynchronous parts (relay, projections) may take to catch up.
 pub const CATCH_UP: Duration = Duration::from_secs(15);
 
+/// Login tunables of every test app: org memberships are re-checked after 1 s, GitHub calls
+/// give up after 2 s.
+pub static LOGIN_OPTIONS: std::sync::LazyLock<warp_api::login::LoginOptions> = std::sync::LazyLock::new(|| {
+    warp_api::login::LoginOptions {
+        state_ttl: Duration::from_secs(600),
+        recheck_every: Duration::from_secs(1),
+        github_timeout: Duration::from_secs(2),
+    }
+});
+
 /// An API token of the test: its id, owner and secret.
 #[derive(Debug, Clone)]
 pub struct Token {
@@ -176,7 +186,8 @@ impl TestApp {
         let docker_host = format!("t{}", Uuid::new_v4().simple());
         let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings.clone())
             .with_docker_host(docker_host.clone())
-            .with_panel_ports([api_port]);
+            .with_panel_ports([api_port])
+            .with_login_options(LOGIN_OPTIONS.clone());
         let (nats_client, test_names) = (nats.client.clone(), nats.names.clone());
         tokio::spawn(warp_api::serve_on(state, listener, shutdown.clone()));
 

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod browser;
 mod container_logs;
 mod containers;
 mod deploys;
@@ -13,6 +14,7 @@ mod health;
 mod helpers;
 mod job_queue;
 mod jobs;
+mod login;
 mod metadata;
 mod ownership;
 mod ports;
