@@ -339,3 +339,70 @@ async fn the_cloudflare_token_never_appears_in_job_logs_events_errors_logs_or_tu
         assert!(!text.contains(canary.as_str()), "the Cloudflare token leaked into: {text:.2000}");
     }
 }
+
+#[tokio::test]
+async fn the_oauth_client_secret_and_users_github_tokens_never_appear_in_logs_events_or_answers() {
+    let logs = Captured::default();
+    let installed = tracing_subscriber::fmt().with_writer(logs.clone()).with_env_filter("debug").with_ansi(false).try_init();
+    assert!(installed.is_ok(), "run this test in its own process (cargo nextest) so its logs can be captured");
+    tracing::info!("log capture works");
+
+    let app = TestApp::spawn().await;
+    let mut nats = app.nats_client.subscribe(format!("{}.>", app.names.subject_prefix)).await.unwrap();
+    let github = warp_test_support::fake_github::FakeGithub::start().await;
+    github.add_user("octocat", 1);
+    github.add_user("mallory", 2);
+    let secret = format!("CANARYsecret{}", Uuid::new_v4().simple());
+    app.configure_login_with_secret(&github, &secret, json!({"allowed_users": ["octocat"]})).await;
+    let mut seen = Vec::new();
+    let mut keep = |response: reqwest::Response| {
+        let headers = format!("{:?}", response.headers());
+        async move { headers + &response.text().await.unwrap_or_default() }
+    };
+
+    let mut browser = crate::browser::Browser::new(&app);
+    seen.push(keep(browser.log_in(&github, "octocat").await).await);
+    seen.push(keep(browser.me().await).await);
+    seen.push(keep(browser.get("/api/settings").await).await);
+    seen.push(keep(app.get_settings(&app.admin).await).await);
+    let mut refused = crate::browser::Browser::new(&app);
+    seen.push(keep(refused.log_in(&github, "mallory").await).await);
+    github.sign_in("octocat");
+    let authorize = refused.start_login(None).await;
+    let callback = refused.approve(&authorize).await;
+    let wrong_code = crate::browser::with_param(&callback, "code", "0000000000");
+    seen.push(keep(refused.get(&wrong_code).await).await);
+    let bad = app.put_settings(&app.admin, &json!({"github_client_secret": format!("{secret};")}), None).await;
+    seen.push(keep(bad).await);
+    seen.push(keep(browser.post_same_origin("/auth/logout", None).await).await);
+
+    let tokens = github.issued_tokens();
+    assert_eq!(tokens.len(), 2, "GitHub handed out a token per completed login");
+    seen.push(app.audit_eventually(&[("action", "session.login_refused")], 2).await.iter().map(Value::to_string).collect());
+    seen.push(crate::helpers::eventually_events(&app, 6).await);
+    let stored: Vec<(String, String)> = sqlx::query_as("select payload::text, metadata::text from events").fetch_all(&app.db.pool).await.unwrap();
+    seen.extend(stored.into_iter().map(|(p, m)| p + &m));
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select row_to_json(s)::text from sessions s union all select row_to_json(a)::text from login_attempts a
+         union all select row_to_json(x)::text from settings_secrets x",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    seen.extend(tables);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(200), nats.next()).await {
+            seen.push(String::from_utf8_lossy(&message.payload).into_owned() + &format!("{:?}", message.headers));
+        }
+    }
+    seen.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+    assert!(seen.last().unwrap().contains("log capture works"), "logs were captured");
+    assert!(seen.iter().any(|t| t.contains("session.login_refused")), "the sweep saw the audit trail");
+
+    for text in &seen {
+        for leak in tokens.iter().chain([&secret]) {
+            assert!(!text.contains(leak.as_str()), "a secret leaked into: {text:.2000}");
+        }
+    }
+}
