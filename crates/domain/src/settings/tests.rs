@@ -122,3 +122,40 @@ fn the_workspaces_root_may_not_be_a_system_folder() {
         assert!(apply_patch(&default_values(), patch(serde_json::json!({"workspaces_root": good}))).is_ok(), "{good}");
     }
 }
+
+#[test]
+fn login_settings_are_validated_and_the_idle_timeout_may_not_exceed_the_absolute_one() {
+    let v = values(serde_json::json!({
+        "allowed_users": ["octocat", "583231"], "admins": ["Hubot"], "allowed_orgs": ["octo-org"],
+        "github_client_id": "Ov23liAbc.def_1", "public_url": "https://Panel.Example.com/",
+        "session_idle_seconds": 600, "session_absolute_seconds": 3600,
+    }));
+    assert_eq!(v.get().public_url.as_deref(), Some("https://panel.example.com"));
+    assert_eq!((v.get().session_idle_seconds, v.get().session_absolute_seconds), (600, 3600));
+    for (field, bad) in [
+        ("allowed_users", serde_json::json!(["0123"])),
+        ("admins", serde_json::json!(["-x"])),
+        ("allowed_orgs", serde_json::json!(["a b"])),
+        ("github_client_id", serde_json::json!("-rf")),
+        ("public_url", serde_json::json!("https://panel.example.com/app")),
+        ("session_idle_seconds", serde_json::json!(10)),
+        ("session_absolute_seconds", serde_json::json!(99_999_999)),
+        ("github_client_secret", serde_json::json!("short")),
+    ] {
+        let error = apply_patch(&default_values(), patch(serde_json::json!({ field: bad }))).expect_err(field);
+        assert_eq!(error.field, field);
+    }
+    let error = apply_patch(&default_values(), patch(serde_json::json!({"session_idle_seconds": 7200, "session_absolute_seconds": 3600})))
+        .expect_err("idle longer than absolute");
+    assert_eq!(error.field, "session_idle_seconds");
+}
+
+#[test]
+fn settings_stored_before_login_existed_read_with_login_defaults() {
+    let mut old = serde_json::to_value(default_values()).unwrap();
+    for field in ["allowed_orgs", "admins", "github_client_id", "public_url", "session_idle_seconds", "session_absolute_seconds"] {
+        old.as_object_mut().unwrap().remove(field);
+    }
+    let read: warp_events::SettingValues = serde_json::from_value(old).unwrap();
+    assert_eq!(read, default_values());
+}

@@ -117,7 +117,8 @@ impl PublicUrl {
 /// Where to send the browser after login: a path of the panel itself. It starts with one `/`
 /// followed by something other than `/` or `\` (so `//evil.example` and `/\evil.example`,
 /// which browsers read as other hosts, are refused), has no `\`, control characters or
-/// whitespace, and its percent-decoding (once or twice) passes the same rules, so encoded
+/// whitespace, and its percent-decoding (once or twice) passes the same rules (a decoded
+/// space, `%20`, is fine), so encoded
 /// tricks such as `/%2F%2Fevil.example` are refused too. At most 1024 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReturnPath(String);
@@ -134,6 +135,9 @@ impl ReturnPath {
         if raw.len() > 1024 {
             return Err(ValidationError::new(field, "must be at most 1024 characters"));
         }
+        if raw.chars().any(char::is_whitespace) {
+            return Err(refuse());
+        }
         let once = percent_decode(raw);
         let twice = percent_decode(&once);
         for candidate in [raw, once.as_str(), twice.as_str()] {
@@ -149,7 +153,7 @@ fn is_local_path(path: &str) -> bool {
     let mut chars = path.chars();
     chars.next() == Some('/')
         && !matches!(chars.next(), Some('/' | '\\'))
-        && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+        && !path.chars().any(|c| c == '\\' || c.is_control())
 }
 
 /// `%XX` sequences decoded (invalid ones kept as they are); bytes that are not UTF-8 become
