@@ -26,9 +26,11 @@ create table sessions (
     github_user_id   bigint not null,
     login            text  not null,
     role             text  not null check (role in ('admin', 'member')),
-    -- The user's GitHub token, for membership re-checks; never leaves the server.
+    -- The user's GitHub token, for membership re-checks; never leaves the server, and is only
+    -- sent to the API it was issued for (`token_api_url`, github_api_url at login).
     token_nonce      bytea,
     token_sealed     bytea,
+    token_api_url    text,
     created_at       timestamptz not null default now(),
     last_seen_at     timestamptz not null default now(),
     -- When the user's admission was last confirmed with GitHub (org membership).

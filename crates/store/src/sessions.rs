@@ -113,6 +113,8 @@ pub struct NewSession<'a> {
     pub role: &'a str,
     /// The user's GitHub token, kept (sealed) for membership re-checks.
     pub github_token: Option<&'a str>,
+    /// The GitHub API base URL the token belongs to (it is never sent anywhere else).
+    pub github_api_url: &'a str,
 }
 
 /// Stores `session` and returns its cookie value (a fresh random secret every time).
@@ -120,8 +122,8 @@ pub async fn create(pool: &PgPool, keyring: &Keyring, session: NewSession<'_>) -
     let cookie = random_secret();
     let sealed = session.github_token.map(|t| keyring.cipher.seal(&token_aad(session.id), t.as_bytes()));
     sqlx::query(
-        "insert into sessions (id, cookie_hash, github_user_id, login, role, token_nonce, token_sealed)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into sessions (id, cookie_hash, github_user_id, login, role, token_nonce, token_sealed, token_api_url)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(session.id)
     .bind(hash(&cookie))
@@ -130,6 +132,7 @@ pub async fn create(pool: &PgPool, keyring: &Keyring, session: NewSession<'_>) -
     .bind(session.role)
     .bind(sealed.as_ref().map(|s| s.nonce.clone()))
     .bind(sealed.map(|s| s.ciphertext))
+    .bind(session.github_api_url)
     .execute(pool)
     .await?;
     Ok(cookie)
@@ -198,11 +201,19 @@ pub async fn end(pool: &PgPool, id: Uuid, reason: &str) -> sqlx::Result<bool> {
     Ok(result.rows_affected() == 1)
 }
 
-/// The GitHub token kept for session `id`, if any. Hand it only to the GitHub API.
-pub async fn github_token(pool: &PgPool, keyring: &Keyring, id: Uuid) -> anyhow::Result<Option<SecretString>> {
-    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>)> =
-        sqlx::query_as("select token_nonce, token_sealed from sessions where id = $1").bind(id).fetch_optional(pool).await?;
-    let Some((Some(nonce), Some(ciphertext))) = row else { return Ok(None) };
+/// The GitHub token kept for session `id`, if any and if it was issued for `api_url` (a token
+/// is never handed to another host, e.g. after `github_api_url` changed). Hand it only to
+/// `api_url`.
+pub async fn github_token(pool: &PgPool, keyring: &Keyring, id: Uuid, api_url: &str) -> anyhow::Result<Option<SecretString>> {
+    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>, Option<String>)> =
+        sqlx::query_as("select token_nonce, token_sealed, token_api_url from sessions where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    let Some((Some(nonce), Some(ciphertext), Some(issued_for))) = row else { return Ok(None) };
+    if issued_for != api_url {
+        return Ok(None);
+    }
     let plain = keyring.cipher.open(&token_aad(id), &Sealed { nonce, ciphertext })?;
     Ok(Some(SecretString::from(String::from_utf8(plain.to_vec())?)))
 }

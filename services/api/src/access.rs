@@ -106,5 +106,6 @@ pub async fn credential_ended(state: AppState, credential: Credential) {
 async fn session_live(state: &AppState, id: Uuid) -> ApiResult<bool> {
     let Some(row) = warp_store::sessions::by_id(&state.pool, id).await? else { return Ok(false) };
     let metadata = warp_events::EventMetadata::default();
-    Ok(crate::login::session::check(state, row, None, &metadata).await?.is_some())
+    let current = state.settings.load().await.map_err(ApiError::Internal)?;
+    Ok(crate::login::session::check(state, &current, row, None, &metadata).await?.is_some())
 }

@@ -46,7 +46,9 @@ pub async fn require_auth(State(state): State<AppState>, mut request: Request, n
 }
 
 async fn session_principal(state: &AppState, request: &mut Request) -> Result<Principal, ApiError> {
-    let cookie = cookies::read(request.headers(), cookies::SESSION).ok_or(ApiError::Unauthorized)?;
+    let current = state.settings.load().await.map_err(ApiError::Internal)?;
+    let https = current.values.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let cookie = cookies::read(request.headers(), cookies::accepted(cookies::SESSION, https)).ok_or(ApiError::Unauthorized)?;
     let row = warp_store::sessions::by_cookie(&state.pool, &cookie).await?.ok_or(ApiError::Unauthorized)?;
     let ids = request.extensions().get::<RequestIds>().cloned();
     let metadata = EventMetadata {
@@ -55,9 +57,8 @@ async fn session_principal(state: &AppState, request: &mut Request) -> Result<Pr
         correlation_id: ids.map(|i| i.correlation_id),
         causation_id: None,
     };
-    let live = session::check(state, row, Some(&cookie), &metadata).await?.ok_or(ApiError::Unauthorized)?;
+    let live = session::check(state, &current, row, Some(&cookie), &metadata).await?.ok_or(ApiError::Unauthorized)?;
     if !csrf::is_safe(request.method()) {
-        let current = state.settings.load().await.map_err(ApiError::Internal)?;
         csrf::check(request.headers(), current.values.public_url.as_deref(), &cookie)?;
     }
     let principal = Principal { credential: Credential::Session(live.id), login: live.login.clone(), role: live.role };

@@ -18,14 +18,25 @@ pub fn name(names: [&'static str; 2], https: bool) -> &'static str {
     if https { names[0] } else { names[1] }
 }
 
+/// The names a request may use: over https only the `__Host-` one (a cookie without the
+/// prefix could have been planted over plain http or from a sibling subdomain).
+pub fn accepted(names: [&'static str; 2], https: bool) -> &'static [&'static str] {
+    match (names, https) {
+        (n, true) if n == SESSION => &SESSION[..1],
+        (n, true) if n == BINDING => &BINDING[..1],
+        (n, _) if n == SESSION => &SESSION[1..],
+        _ => &BINDING[1..],
+    }
+}
+
 /// The value of the first cookie of `names` the request carries.
-pub fn read(headers: &HeaderMap, names: [&str; 2]) -> Option<String> {
+pub fn read(headers: &HeaderMap, names: &[&str]) -> Option<String> {
     for wanted in names {
         for header in headers.get_all(axum::http::header::COOKIE) {
             let Ok(text) = header.to_str() else { continue };
             for pair in text.split(';') {
                 if let Some((name, value)) = pair.trim().split_once('=') {
-                    if name == wanted {
+                    if name == *wanted {
                         return Some(value.trim_matches('"').to_owned());
                     }
                 }
@@ -59,7 +70,8 @@ mod tests {
         assert_eq!(plain.to_str().unwrap(), "warp_session=ab12; Path=/; Max-Age=60; HttpOnly; SameSite=Lax");
         let mut headers = HeaderMap::new();
         headers.insert("cookie", HeaderValue::from_static("a=1; warp_session=ff00; other=2"));
-        assert_eq!(read(&headers, SESSION).as_deref(), Some("ff00"));
-        assert_eq!(read(&headers, BINDING), None);
+        assert_eq!(read(&headers, accepted(SESSION, false)).as_deref(), Some("ff00"));
+        assert_eq!(read(&headers, accepted(SESSION, true)), None, "over https only __Host- cookies count");
+        assert_eq!(read(&headers, accepted(BINDING, false)), None);
     }
 }

@@ -7,8 +7,9 @@
 //! 3. the allowlist of the *current* settings: in `admins` or `allowed_users` → live (role
 //!    from `admins`); otherwise, if an org is allowlisted, the last GitHub confirmation counts
 //!    for [`super::LoginOptions::recheck_every`], after which the user's token asks GitHub
-//!    again (`GET /user/memberships/orgs/{org}`); no active membership, or a token GitHub no
-//!    longer accepts → ended (`access_revoked`). When GitHub cannot be reached the session
+//!    again (`GET /user/memberships/orgs/{org}`); no active membership, a token GitHub no
+//!    longer accepts, or a `github_api_url` other than the one the token was issued for (the
+//!    token is never sent elsewhere) → ended (`access_revoked`). When GitHub cannot be reached the session
 //!    stays and the check is repeated at the next request.
 //! 4. a live session's idle timer restarts (the request is a use).
 
@@ -19,6 +20,7 @@ use warp_domain::SessionCommand;
 use warp_events::session::EndReason;
 use warp_events::EventMetadata;
 use warp_store::sessions::{self, SessionRow};
+use warp_store::settings::CurrentSettings;
 use warp_store::tokens::Role;
 
 use super::github::{GithubError, Membership};
@@ -50,12 +52,18 @@ impl LiveSession {
 
 /// The session `row` if it is still live (see the module doc), renewing its idle timer;
 /// `None` when it is not (and then it is ended, with its event, if it had not been).
-/// `cookie` is the presented cookie (for the CSRF token; `None` on stream re-checks).
-pub async fn check(state: &AppState, row: SessionRow, cookie: Option<&str>, metadata: &EventMetadata) -> Result<Option<LiveSession>, ApiError> {
+/// `current` are the settings now; `cookie` is the presented cookie (for the CSRF token;
+/// `None` on stream re-checks).
+pub async fn check(
+    state: &AppState,
+    current: &CurrentSettings,
+    row: SessionRow,
+    cookie: Option<&str>,
+    metadata: &EventMetadata,
+) -> Result<Option<LiveSession>, ApiError> {
     if row.ended_at.is_some() {
         return Ok(None);
     }
-    let current = state.settings.load().await.map_err(ApiError::Internal)?;
     let values = &current.values;
     let absolute_expires_at = row.created_at + ChronoDuration::seconds(values.session_absolute_seconds.into());
     if row.now >= absolute_expires_at {
@@ -96,7 +104,8 @@ async fn still_org_member(state: &AppState, row: &SessionRow, allowlist: &Allowl
     if row.now < row.checked_at + recheck {
         return Ok(true);
     }
-    let Some(token) = sessions::github_token(&state.pool, state.settings.keyring(), row.id).await.map_err(ApiError::Internal)? else {
+    let token = sessions::github_token(&state.pool, state.settings.keyring(), row.id, api_url).await.map_err(ApiError::Internal)?;
+    let Some(token) = token else {
         return Ok(false);
     };
     for org in allowlist.orgs() {

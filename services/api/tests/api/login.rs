@@ -285,3 +285,39 @@ async fn login_is_refused_until_it_is_configured() {
     let message = error["message"].as_str().unwrap();
     assert!(message.contains("github_client_id") && message.contains("github_client_secret") && message.contains("public_url"), "{message}");
 }
+
+#[tokio::test]
+async fn an_https_panel_sets_a_secure_host_prefixed_cookie_and_ignores_unprefixed_ones() {
+    let (app, github) = login_app(json!({"allowed_users": ["octocat"], "public_url": "https://panel.example.com"})).await;
+    github.sign_in("octocat");
+    let mut browser = Browser::new(&app);
+    let authorize = browser.start_login(None).await;
+    assert_eq!(query_param(&authorize, "redirect_uri").as_deref(), Some("https://panel.example.com/auth/callback"));
+    assert!(browser.cookies.contains_key("__Host-warp_login"));
+    // The browser would follow GitHub to https://panel.example.com; the test panel answers the
+    // same path on its own address.
+    let callback = browser.approve(&authorize).await.replace("https://panel.example.com", &app.address);
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.starts_with("__Host-warp_session=") && set_cookie.contains("; Secure"), "{set_cookie}");
+    assert!(!set_cookie.contains("Domain"), "{set_cookie}");
+    assert_eq!(browser.me().await.status(), StatusCode::OK);
+
+    let value = browser.cookies.remove("__Host-warp_session").unwrap();
+    browser.cookies.insert("warp_session".into(), value);
+    assert_error(browser.me().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn a_users_github_token_is_never_sent_to_a_github_api_url_set_after_login() {
+    let (app, github) = login_app(json!({"allowed_orgs": ["octo-org"]})).await;
+    github.add_member("octo-org", "hubot", Visibility::Private);
+    let mut hubot = Browser::new(&app).logged_in(&github, "hubot").await;
+    let elsewhere = FakeGithub::start().await;
+    let put = app.put_settings(&app.admin, &json!({"github_api_url": elsewhere.url}), None).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    tokio::time::sleep(crate::helpers::LOGIN_OPTIONS.recheck_every + Duration::from_millis(200)).await;
+    assert_error(hubot.me().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(elsewhere.requests(), Vec::<String>::new(), "the new host got no request (and no token)");
+}

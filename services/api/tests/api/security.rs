@@ -355,7 +355,7 @@ async fn the_oauth_client_secret_and_users_github_tokens_never_appear_in_logs_ev
     let secret = format!("CANARYsecret{}", Uuid::new_v4().simple());
     app.configure_login_with_secret(&github, &secret, json!({"allowed_users": ["octocat"]})).await;
     let mut seen = Vec::new();
-    let mut keep = |response: reqwest::Response| {
+    let keep = |response: reqwest::Response| {
         let headers = format!("{:?}", response.headers());
         async move { headers + &response.text().await.unwrap_or_default() }
     };

@@ -69,7 +69,9 @@ pub async fn callback(
 async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery, metadata: EventMetadata) -> Result<Response, ApiError> {
     let start_again = "start again at /auth/login";
     let login_state = query.state.ok_or_else(|| ApiError::BadRequest(format!("the callback has no state; {start_again}")))?;
-    let browser = cookies::read(headers, cookies::BINDING);
+    let current = state.settings.load().await.map_err(ApiError::Internal)?;
+    let https = current.values.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let browser = cookies::read(headers, cookies::accepted(cookies::BINDING, https));
     let attempt = if sessions::is_secret_shaped(&login_state) {
         sessions::take_attempt(&state.pool, state.settings.keyring(), &login_state, browser.as_deref()).await.map_err(ApiError::Internal)?
     } else {
@@ -88,7 +90,6 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery, met
         return Err(ApiError::Forbidden(format!("GitHub did not authorise the login ({})", clean(&error))));
     }
     let code = query.code.ok_or_else(|| ApiError::BadRequest(format!("the callback has no code; {start_again}")))?;
-    let current = state.settings.load().await.map_err(ApiError::Internal)?;
     let config = LoginConfig::of(&current)?;
     let token = match state.github.exchange(&config, &code, &attempt.verifier).await {
         Ok(token) => token,
@@ -111,7 +112,14 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery, met
     };
     let id = Uuid::now_v7();
     let role = config.allowlist.role(user.id, &user.login);
-    let new = NewSession { id, github_user_id: user.id, login: &user.login, role, github_token: Some(token.expose_secret()) };
+    let new = NewSession {
+        id,
+        github_user_id: user.id,
+        login: &user.login,
+        role,
+        github_token: Some(token.expose_secret()),
+        github_api_url: &config.api_url,
+    };
     let cookie = sessions::create(&state.pool, state.settings.keyring(), new).await?;
     let expires_at = Utc::now() + chrono::Duration::seconds(config.absolute_seconds.into());
     let command = SessionCommand::Start { github_user_id: user.id, login: user.login.clone(), role: role.to_owned(), admitted_by, org, expires_at };

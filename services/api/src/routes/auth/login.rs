@@ -48,7 +48,7 @@ async fn start(state: &AppState, headers: &HeaderMap, query: LoginQuery) -> Resu
     let current = state.settings.load().await.map_err(ApiError::Internal)?;
     let config = LoginConfig::of(&current)?;
     let https = config.public_url.is_https();
-    let browser = cookies::read(headers, cookies::BINDING)
+    let browser = cookies::read(headers, cookies::accepted(cookies::BINDING, https))
         .filter(|b| sessions::is_secret_shaped(b))
         .unwrap_or_else(sessions::random_secret);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
