@@ -89,7 +89,8 @@ pub struct TakenAttempt {
 /// the callback's browser presented.
 pub async fn take_attempt(pool: &PgPool, keyring: &Keyring, state: &str, browser: Option<&str>) -> anyhow::Result<Option<TakenAttempt>> {
     let state_hash = hash(state);
-    let row: Option<(Vec<u8>, Vec<u8>, Vec<u8>, String, bool)> = sqlx::query_as(
+    type AttemptRow = (Vec<u8>, Vec<u8>, Vec<u8>, String, bool);
+    let row: Option<AttemptRow> = sqlx::query_as(
         "delete from login_attempts where state_hash = $1
          returning browser_hash, verifier_nonce, verifier_sealed, return_to, expires_at < now()",
     )
@@ -205,7 +206,8 @@ pub async fn end(pool: &PgPool, id: Uuid, reason: &str) -> sqlx::Result<bool> {
 /// is never handed to another host, e.g. after `github_api_url` changed). Hand it only to
 /// `api_url`.
 pub async fn github_token(pool: &PgPool, keyring: &Keyring, id: Uuid, api_url: &str) -> anyhow::Result<Option<SecretString>> {
-    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>, Option<String>)> =
+    type TokenRow = (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+    let row: Option<TokenRow> =
         sqlx::query_as("select token_nonce, token_sealed, token_api_url from sessions where id = $1")
             .bind(id)
             .fetch_optional(pool)

@@ -313,7 +313,7 @@ async fn access_token(AxumState(state): Shared, headers: HeaderMap, Form(form): 
 }
 
 /// The user and scope of the request's token, or GitHub's 401.
-fn caller(s: &State, headers: &HeaderMap) -> Result<(FakeUser, String), Response> {
+fn caller(s: &State, headers: &HeaderMap) -> Result<(FakeUser, String), Box<Response>> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -321,7 +321,9 @@ fn caller(s: &State, headers: &HeaderMap) -> Result<(FakeUser, String), Response
         .unwrap_or_default();
     match s.tokens.get(presented).and_then(|(login, scope)| s.users.get(login).map(|u| (u.clone(), scope.clone()))) {
         Some(found) => Ok(found),
-        None => Err((StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}))).into_response()),
+        None => Err(Box::new(
+            (StatusCode::UNAUTHORIZED, Json(json!({"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}))).into_response(),
+        )),
     }
 }
 
@@ -339,7 +341,7 @@ async fn user(AxumState(state): Shared, headers: HeaderMap) -> Response {
     let s = state.lock().unwrap();
     match caller(&s, &headers) {
         Ok((user, _)) => Json(simple_user(&user)).into_response(),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
@@ -348,7 +350,7 @@ async fn membership(AxumState(state): Shared, Path(org): Path<String>, headers: 
     let s = state.lock().unwrap();
     let (user, scope) = match caller(&s, &headers) {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let key = org.to_ascii_lowercase();
     if s.blocked_orgs.contains(&key) {

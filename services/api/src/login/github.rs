@@ -164,23 +164,21 @@ impl Github {
     }
 }
 
-fn oauth_client(
-    config: &LoginConfig,
-) -> Result<
-    oauth2::Client<
-        BasicErrorResponse,
-        oauth2::basic::BasicTokenResponse,
-        oauth2::basic::BasicTokenIntrospectionResponse,
-        oauth2::StandardRevocableToken,
-        oauth2::basic::BasicRevocationErrorResponse,
-        oauth2::EndpointSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointNotSet,
-        oauth2::EndpointSet,
-    >,
-    GithubError,
-> {
+/// `oauth2`'s client with the authorize and token endpoints set.
+type OauthClient = oauth2::Client<
+    BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn oauth_client(config: &LoginConfig) -> Result<OauthClient, GithubError> {
     let bad = |what: &str| GithubError::Unavailable(format!("the {what} URL derived from the settings is invalid"));
     Ok(BasicClient::new(ClientId::new(config.client_id.clone()))
         .set_client_secret(ClientSecret::new(config.client_secret.expose_secret().to_owned()))
