@@ -321,3 +321,22 @@ async fn a_users_github_token_is_never_sent_to_a_github_api_url_set_after_login(
     assert_error(hubot.me().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
     assert_eq!(elsewhere.requests(), Vec::<String>::new(), "the new host got no request (and no token)");
 }
+
+#[tokio::test]
+async fn the_admins_setting_decides_who_is_admin_at_every_request() {
+    let (app, github) = login_app(json!({"admins": ["Hubot"], "allowed_users": ["hubot"]})).await;
+    let mut hubot = Browser::new(&app).logged_in(&github, "hubot").await;
+    let me: Value = hubot.me().await.json().await.unwrap();
+    assert_eq!(me["role"], "admin", "admins are matched by login, case-insensitively");
+    assert_eq!(hubot.get("/api/dead-letters").await.status(), StatusCode::OK);
+
+    let put = app.put_settings(&app.admin, &json!({"admins": []}), None).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let me: Value = hubot.me().await.json().await.unwrap();
+    assert_eq!(me["role"], "member", "still allowed, no longer admin");
+    assert_error(hubot.get("/api/dead-letters").await, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let put = app.put_settings(&app.admin, &json!({"allowed_users": []}), None).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    assert_error(hubot.me().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
