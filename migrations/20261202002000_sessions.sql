@@ -33,7 +33,7 @@ create table sessions (
     token_api_url    text,
     created_at       timestamptz not null default now(),
     last_seen_at     timestamptz not null default now(),
-    -- When the user's admission was last confirmed with GitHub (org membership).
+    -- When GitHub last confirmed the user's org membership (the epoch when it never did).
     checked_at       timestamptz not null default now(),
     ended_at         timestamptz,
     end_reason       text

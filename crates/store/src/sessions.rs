@@ -116,6 +116,10 @@ pub struct NewSession<'a> {
     pub github_token: Option<&'a str>,
     /// The GitHub API base URL the token belongs to (it is never sent anywhere else).
     pub github_api_url: &'a str,
+    /// Whether GitHub just confirmed an org membership (admitted through an org). Otherwise the
+    /// session has no confirmation to fall back on, and leaving the user lists means asking
+    /// GitHub at once.
+    pub org_confirmed: bool,
 }
 
 /// Stores `session` and returns its cookie value (a fresh random secret every time).
@@ -123,8 +127,8 @@ pub async fn create(pool: &PgPool, keyring: &Keyring, session: NewSession<'_>) -
     let cookie = random_secret();
     let sealed = session.github_token.map(|t| keyring.cipher.seal(&token_aad(session.id), t.as_bytes()));
     sqlx::query(
-        "insert into sessions (id, cookie_hash, github_user_id, login, role, token_nonce, token_sealed, token_api_url)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "insert into sessions (id, cookie_hash, github_user_id, login, role, token_nonce, token_sealed, token_api_url, checked_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9 then now() else to_timestamp(0) end)",
     )
     .bind(session.id)
     .bind(hash(&cookie))
@@ -134,6 +138,7 @@ pub async fn create(pool: &PgPool, keyring: &Keyring, session: NewSession<'_>) -
     .bind(sealed.as_ref().map(|s| s.nonce.clone()))
     .bind(sealed.map(|s| s.ciphertext))
     .bind(session.github_api_url)
+    .bind(session.org_confirmed)
     .execute(pool)
     .await?;
     Ok(cookie)

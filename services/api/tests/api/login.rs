@@ -340,3 +340,15 @@ async fn the_admins_setting_decides_who_is_admin_at_every_request() {
     assert_eq!(put.status(), StatusCode::OK);
     assert_error(hubot.me().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn a_user_taken_off_the_user_list_keeps_the_session_only_as_an_active_org_member() {
+    let (app, github) = login_app(json!({"allowed_users": ["hubot", "octocat"], "allowed_orgs": ["octo-org"]})).await;
+    github.add_member("octo-org", "hubot", Visibility::Private);
+    let mut hubot = Browser::new(&app).logged_in(&github, "hubot").await;
+    let mut octocat = Browser::new(&app).logged_in(&github, "octocat").await;
+    let put = app.put_settings(&app.admin, &json!({"allowed_users": []}), None).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    assert_error(octocat.me().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(hubot.me().await.status(), StatusCode::OK, "hubot is still an org member");
+}

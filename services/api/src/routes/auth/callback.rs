@@ -119,6 +119,7 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery, met
         role,
         github_token: Some(token.expose_secret()),
         github_api_url: &config.api_url,
+        org_confirmed: admitted_by == AdmittedBy::OrgMember,
     };
     let cookie = sessions::create(&state.pool, state.settings.keyring(), new).await?;
     let expires_at = Utc::now() + chrono::Duration::seconds(config.absolute_seconds.into());
