@@ -1,6 +1,6 @@
 //! [`Browser`]: a browser of one test user against a [`TestApp`] and the fake GitHub: it keeps
 //! the panel's cookies, does not follow redirects (tests look at each hop), and walks the
-//! GitHub login. Plus [`TestApp::configure_login`].
+//! GitHub login. Plus [`TestApp::configure_login`], [`login_app`] and [`session_events`].
 
 use std::collections::BTreeMap;
 
@@ -173,4 +173,23 @@ fn urlencode(raw: &str) -> String {
     raw.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
+}
+
+/// An app whose login admits `extra`'s allowlists, and its fake GitHub with users `octocat`
+/// (id 583231), `hubot` (id 2) and `mallory` (id 666).
+pub async fn login_app(extra: Value) -> (TestApp, FakeGithub) {
+    let app = TestApp::spawn().await;
+    let github = FakeGithub::start().await;
+    github.add_user("octocat", 583231);
+    github.add_user("hubot", 2);
+    github.add_user("mallory", 666);
+    app.configure_login(&github, extra).await;
+    (app, github)
+}
+
+pub async fn session_events(app: &TestApp) -> Vec<(String, Value)> {
+    sqlx::query_as("select event_type, payload::jsonb from events where aggregate_type = 'session' order by global_position")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap()
 }

@@ -20,6 +20,7 @@ mod ownership;
 mod ports;
 mod projects;
 mod security;
+mod sessions;
 mod settings;
 mod sse;
 mod tunnel;
