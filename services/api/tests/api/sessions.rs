@@ -144,3 +144,21 @@ async fn a_user_taken_off_the_user_list_keeps_the_session_only_as_an_active_org_
     assert_error(octocat.me().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
     assert_eq!(hubot.me().await.status(), StatusCode::OK, "hubot is still an org member");
 }
+
+#[tokio::test]
+async fn rotating_the_master_key_re_seals_the_github_tokens_sessions_keep() {
+    use secrecy::ExposeSecret;
+    let (app, github) = login_app(json!({"allowed_orgs": ["octo-org"]})).await;
+    github.add_member("octo-org", "hubot", Visibility::Private);
+    let _hubot = Browser::new(&app).logged_in(&github, "hubot").await;
+    let _pending = Browser::new(&app).start_login(None).await;
+    let id: uuid::Uuid = sqlx::query_scalar("select id from sessions").fetch_one(&app.db.pool).await.unwrap();
+
+    let new_key = warp_platform::secret_key::SecretKey::generate();
+    warp_store::settings::rotate(&app.db.pool, &app.key, &new_key).await.unwrap();
+    let reopened = warp_store::settings::SettingsStore::open(app.db.pool.clone(), &new_key, Default::default()).await.unwrap();
+    let token = warp_store::sessions::github_token(&app.db.pool, reopened.keyring(), id, &github.url).await.unwrap();
+    assert_eq!(token.map(|t| t.expose_secret().to_owned()), github.issued_tokens().pop(), "the token opens with the new key");
+    let pending: i64 = sqlx::query_scalar("select count(*) from login_attempts").fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(pending, 0, "pending logins are dropped");
+}
