@@ -133,12 +133,14 @@ pub fn session_cqrs(pool: PgPool) -> SessionCqrs {
     Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
 }
 
-/// Executes `command` on login attempt `id` with `metadata` stored beside each event.
+/// Executes `command` on login attempt `id` with `metadata` stored beside each event
+/// (conflicts retried like the other aggregates').
 pub async fn execute_session(
     cqrs: &SessionCqrs,
     id: uuid::Uuid,
     command: SessionCommand,
     metadata: &EventMetadata,
 ) -> Result<(), AggregateError<SessionError>> {
-    cqrs.execute_with_metadata(&id.to_string(), command, metadata.to_map()).await
+    let id = id.to_string();
+    retry_conflicts(|| cqrs.execute_with_metadata(&id, command.clone(), metadata.to_map())).await
 }
