@@ -20,5 +20,6 @@ mod projects;
 mod security;
 mod settings;
 mod sse;
+mod strictness;
 mod tunnel;
 mod tunnel_local;
