@@ -20,6 +20,7 @@ pub mod events;
 pub mod job_logs;
 pub mod migrate;
 pub mod page;
+pub mod project_lock;
 pub mod project_names;
 pub mod projections;
 pub mod relay;

@@ -53,6 +53,8 @@ pub struct AppState {
     pub docker_host: String,
     /// The panel's own ports (the API's, Postgres', NATS'): no quick service may expose them.
     pub panel_ports: Vec<u16>,
+    /// One change at a time per project (claims, deploy env), inside the pool's bounds.
+    pub project_locks: warp_store::project_lock::ProjectLocks,
 }
 
 impl AppState {
@@ -60,7 +62,20 @@ impl AppState {
     pub fn new(pool: PgPool, nats: async_nats::Client, names: NatsNames, settings: SettingsStore) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
         let jobs = event_store::job_cqrs(pool.clone());
-        Self { pool, projects, jobs, nats, names, settings, token_checks: Default::default(), shutdown: Shutdown::new(), docker_host: "local".into(), panel_ports: Vec::new() }
+        let project_locks = warp_store::project_lock::ProjectLocks::new(pool.clone());
+        Self {
+            pool,
+            projects,
+            jobs,
+            nats,
+            names,
+            settings,
+            token_checks: Default::default(),
+            shutdown: Shutdown::new(),
+            docker_host: "local".into(),
+            panel_ports: Vec::new(),
+            project_locks,
+        }
     }
 
     /// The same state, refusing quick services of `ports` (the panel's own).

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod container_logs;
 mod containers;
+mod deploy_env;
 mod deploys;
 mod events;
 mod fakes;
