@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod job_queue;
 mod jobs;
+mod load;
 mod metadata;
 mod ownership;
 mod ports;
