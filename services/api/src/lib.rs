@@ -8,6 +8,7 @@
 //!   routes that are served.
 //! - [`error`]: [`error::ApiError`], the one JSON error body; [`extract`]: extractors whose
 //!   rejections use it too.
+//! - [`streams`]: memory budgets and session caps of live (SSE) streams.
 //! - [`openapi`]: the generated OpenAPI document (committed as `schema/openapi.json`).
 //!
 //! Commands go through `cqrs-es` into the event store; reads come from projection tables.
@@ -19,6 +20,7 @@ pub mod extract;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
+pub mod streams;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub panel_ports: Vec<u16>,
     /// One change at a time per project (claims, deploy env), inside the pool's bounds.
     pub project_locks: warp_store::project_lock::ProjectLocks,
+    /// Memory and session bounds of live streams.
+    pub streams: streams::StreamLimits,
 }
 
 impl AppState {
@@ -75,6 +79,7 @@ impl AppState {
             docker_host: "local".into(),
             panel_ports: Vec::new(),
             project_locks,
+            streams: Default::default(),
         }
     }
 

@@ -22,6 +22,7 @@ mod projects;
 mod security;
 mod settings;
 mod sse;
+mod streams;
 mod strictness;
 mod tunnel;
 mod tunnel_local;
