@@ -90,6 +90,7 @@ fn parse_since(raw: &str) -> Result<i64, ApiError> {
     responses(
         (status = 200, description = "text/event-stream of `open`, `line` (data: ContainerLogLine) and `end` events", content_type = "text/event-stream", body = ContainerLogLine),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many open log streams (8 per user, 64 in all)", body = ErrorBody),
         (status = 503, description = "The docker service did not answer, or the engine is unreachable", body = ErrorBody),
     ),
     security(("bearer" = []))

@@ -66,6 +66,7 @@ const FINAL: [&str; 4] = ["succeeded", "failed", "cancelled", "timed_out"];
     responses(
         (status = 200, description = "A JSON page, or text/event-stream", body = LogPage),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many open log streams (8 per user, 64 in all)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
