@@ -45,8 +45,11 @@ pub enum Command {
     /// Run the outbox relay (one is active at a time; extra ones stand by).
     Relay(RelayArgs),
     /// Run the read-model service: the consumers that keep the audit trail (`audit_log`) and
-    /// the projects read model (`projects`) from the event stream.
-    ReadModels,
+    /// the projects read model (`projects`) from the event stream; or rebuild read models.
+    ReadModels {
+        #[command(subcommand)]
+        action: Option<ReadModelAction>,
+    },
     /// Audit trail operations.
     Audit {
         #[command(subcommand)]
@@ -102,11 +105,6 @@ pub enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
-    },
-    /// Rebuild read models from the event store.
-    ReadModels {
-        #[command(subcommand)]
-        action: ReadModelAction,
     },
     /// Inspect outbox rows the relay can never publish, and retry or skip them.
     Outbox {

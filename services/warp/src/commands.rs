@@ -55,7 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = nats::connect(&cli.nats.nats_url, "warp-relay").await?;
             warp_relay::run(pool, client, names, &relay, shutdown::on_signals()).await
         }
-        Command::ReadModels => {
+        Command::ReadModels { action: None } => {
             let client = nats::connect(&cli.nats.nats_url, "warp-read-models").await?;
             warp_read_models::run(pool, client, names, ConsumerOptions::default(), shutdown::on_signals()).await
         }
@@ -121,7 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DeadLetters { action: Some(crate::cli::DeadLetterAction::Retry { consumer, id }), .. } => {
             crate::operations::retry_dead_letters(&pool, consumer.as_deref(), id).await
         }
-        Command::ReadModels { action: crate::cli::ReadModelAction::Rebuild { only } } => {
+        Command::ReadModels { action: Some(crate::cli::ReadModelAction::Rebuild { only }) } => {
             crate::operations::rebuild_read_models(&pool, only.as_deref()).await
         }
         Command::Outbox { action } => crate::operations::outbox(&pool, action).await,

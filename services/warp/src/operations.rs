@@ -22,8 +22,8 @@ pub async fn retry_dead_letters(pool: &PgPool, consumer: Option<&str>, id: Optio
     let mut total = 0;
     for name in consumers {
         let done = match name {
-            "audit" => redrive::retry(pool, name, &warp_audit::handlers::audit::AuditHandler, id).await?,
-            _ => redrive::retry(pool, name, &warp_audit::handlers::read_models::ReadModelsHandler, id).await?,
+            "audit" => redrive::retry(pool, name, &warp_read_models::handlers::audit::AuditHandler, id).await?,
+            _ => redrive::retry(pool, name, &warp_read_models::handlers::read_models::ReadModelsHandler, id).await?,
         };
         for (letter, outcome) in &done {
             let what = match outcome {

@@ -708,6 +708,7 @@ async fn a_folder_belongs_to_one_project_and_a_link_into_the_panels_folder_is_re
     let (_, job) = t.deploy_existing(json!({"name": "sneaky", "source": {"folder": {"path": "sneaky"}}})).await;
     let failed = t.finished(&job, "failed").await.to_string();
     assert!(failed.contains("resolves into .warp/"), "{failed}");
+}
 
 #[tokio::test]
 async fn a_deploy_env_value_reaches_the_container_byte_exact_and_values_compose_cannot_carry_are_refused() {

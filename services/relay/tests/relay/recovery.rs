@@ -31,7 +31,7 @@ async fn a_dead_lettered_event_and_the_gaps_behind_it_recover_after_a_retry() {
     assert_eq!(project_row(&h, id).await, Some(("shop".into(), 1)), "the read model is frozen");
 
     sqlx::query("alter table projects drop constraint refuse_evil").execute(&h.db.pool).await.unwrap();
-    let handler = warp_audit::handlers::read_models::ReadModelsHandler;
+    let handler = warp_read_models::handlers::read_models::ReadModelsHandler;
     let done = redrive::retry(&h.db.pool, "projections", &handler, None).await.unwrap();
     let outcomes: Vec<&Redriven> = done.iter().map(|(_, outcome)| outcome).collect();
     assert_eq!(outcomes, [&Redriven::Applied, &Redriven::Applied]);
