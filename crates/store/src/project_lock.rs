@@ -29,9 +29,11 @@ pub struct ProjectLocks {
 }
 
 impl ProjectLocks {
-    /// Locks on `pool`: at most a quarter of its connections (at least one) are held by locks.
+    /// Locks on `pool`: at most half of its connections (at least one) are held by locks. A
+    /// lock holder needs one more connection for its command, so holders never take the whole
+    /// pool and always make progress.
     pub fn new(pool: PgPool) -> Self {
-        let max_held = (pool.options().get_max_connections() as usize / 4).max(1);
+        let max_held = (pool.options().get_max_connections() as usize / 2).max(1);
         Self { pool, local: Default::default(), held: Arc::new(Semaphore::new(max_held)), max_held }
     }
 
