@@ -132,7 +132,7 @@ impl Relay {
             .await
             .context("marking outbox rows published")?;
         }
-        if let Some(lock) = lock.as_deref_mut() {
+        if let Some(lock) = lock {
             ensure_leader(lock).await?;
         }
         tx.commit().await.context("committing relay batch")?;

@@ -25,7 +25,7 @@ async fn concurrent_redeploys_with_env_never_delete_the_live_values() {
             async move { app.project_action(&app.admin, project, "deploy", Some(&env)).await.status() }
         });
         let statuses = futures::future::join_all(requests).await;
-        assert!(statuses.iter().any(|s| *s == StatusCode::ACCEPTED), "{statuses:?}");
+        assert!(statuses.contains(&StatusCode::ACCEPTED), "{statuses:?}");
         assert!(statuses.iter().all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::CONFLICT), "{statuses:?}");
 
         let live = warp_store::event_store::load_project(&app.db.pool, project).await.unwrap().env;
