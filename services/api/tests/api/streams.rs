@@ -23,7 +23,7 @@ async fn a_client_that_does_not_read_gets_a_dropped_count_and_then_the_live_line
     );
     let container = TestContainer::run("warp-burst", &[], &script);
     let path = format!("/api/containers/logs?filter={}&tail=0", container.name);
-    let response = app.request(Method::GET, &path, Auth::Bearer(&app.member.secret)).await;
+    let response = app.request(Method::GET, &path, Auth::Bearer(&app.admin.secret)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let mut reader = SseReader::new(response);
     assert_eq!(reader.next(Duration::from_secs(20)).await.unwrap().event.as_deref(), Some("open"));
