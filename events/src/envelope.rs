@@ -6,6 +6,12 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// Largest serialised [`EventEnvelope`] the panel produces, bytes: the byte limits the
+/// aggregates put on every free-text field (`warp_domain::bounded`) keep every event below it,
+/// and it is a quarter of NATS' default 1 MiB `max_payload`. The relay refuses (and reports)
+/// a row whose envelope is larger, without trying to publish it.
+pub const MAX_ENVELOPE_BYTES: usize = 256 * 1024;
+
 /// Metadata keys as stored in the `events.metadata` JSON object (a flat string map, the shape
 /// `cqrs-es` persists).
 pub mod keys {

@@ -28,7 +28,7 @@ pub mod session;
 pub mod settings;
 pub mod subjects;
 
-pub use envelope::{EventEnvelope, EventMetadata};
+pub use envelope::{EventEnvelope, EventMetadata, MAX_ENVELOPE_BYTES};
 pub use job::{JobErrorKind, JobEvent, JobInput, JobType, TypedJobInput};
 pub use project::ProjectEvent;
 pub use session::SessionEvent;

@@ -6,6 +6,7 @@
 //!   `nats/consumers/`), inbox dedup, ack/nak/dead-letter policy.
 //! - [`inbox`]: the `consumer_inbox` table (exactly-once effect).
 //! - [`dead_letters`]: messages a consumer gave up on, for operators to list.
+//! - [`redrive`]: re-applying dead letters through their handler (`warp dead-letters retry`).
 //!
 //! # Delivery policy
 //! For each message: begin a transaction, claim `(consumer, message id)` in the inbox (already
@@ -23,6 +24,7 @@
 
 pub mod dead_letters;
 pub mod inbox;
+pub mod redrive;
 mod runner;
 
 pub use runner::{Consumer, ConsumerOptions};

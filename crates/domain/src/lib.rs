@@ -1,6 +1,7 @@
 //! Aggregates, commands and validated domain types of Warp Panel.
 //!
 //! # Layout
+//! - [`bounded`]: byte limits on every free-text field of every event (cleaning and cutting).
 //! - [`validate`]: the one validation layer: newtypes built with `TryFrom<String>` that every
 //!   entry point (HTTP, CLI, consumers) parses raw input into before a command is built.
 //! - [`project`]: the `Project` aggregate, its commands and errors.
@@ -13,6 +14,7 @@
 //! Nothing here touches a database, NATS or HTTP: aggregates decide (`handle`) and assign
 //! (`apply`), and the event store wiring lives in `warp-store`.
 
+pub mod bounded;
 pub mod job;
 pub mod project;
 pub mod session;

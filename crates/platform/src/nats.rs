@@ -1,5 +1,7 @@
 //! NATS connection and the JetStream definitions under `nats/` (embedded at build time).
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -21,9 +23,27 @@ const DEFAULT_PREFIX: &str = "warp.events";
 /// Connects to NATS. Returns at once even when the server is down: the client keeps
 /// reconnecting in the background (commands never need NATS; only publishing and consuming
 /// wait for it).
+///
+/// Connection events are logged; a slow consumer (a subscription whose buffer overflowed, so
+/// NATS dropped messages for it) is logged once per subscription, not once per dropped
+/// message.
 pub async fn connect(url: &str, client_name: &str) -> anyhow::Result<async_nats::Client> {
+    let slow: Arc<Mutex<HashSet<u64>>> = Arc::default();
     async_nats::ConnectOptions::new()
         .name(client_name)
+        .event_callback(move |event| {
+            let slow = slow.clone();
+            async move {
+                match event {
+                    async_nats::Event::SlowConsumer(sid) => {
+                        if slow.lock().expect("never poisoned").insert(sid) {
+                            tracing::warn!(nats.subscription = sid, "a NATS subscription is a slow consumer; messages were dropped for it");
+                        }
+                    }
+                    other => tracing::info!(nats.event = %other, "NATS connection event"),
+                }
+            }
+        })
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
         .request_timeout(Some(Duration::from_secs(10)))

@@ -6,10 +6,19 @@
 //! fingerprint). Fingerprints are HMACs keyed per panel and salted with the project id, so the
 //! same value in two projects has two fingerprints. `warp secrets rotate` re-encrypts these rows
 //! too.
+//!
+//! A change runs like a settings change ([`crate::settings::SettingsStore::change`]): note the
+//! database time ([`DeployEnvStore::now`]), store the new values (a value stored again gets a
+//! fresh `created_at`), run the command, then [`DeployEnvStore::delete_superseded`] deletes only
+//! values that the aggregate, as it is *after* the command, does not refer to and that were
+//! stored before the change began. Callers also hold the project's lock
+//! ([`crate::project_lock::ProjectLocks`]) from before storing until after deleting, so two
+//! concurrent changes never delete each other's values.
 
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -47,7 +56,8 @@ impl DeployEnvStore {
             let sealed = self.keyring.cipher.seal(&deploy_env_aad(project_id, name.as_str(), &fingerprint), value.expose_secret().as_bytes());
             sqlx::query(
                 "insert into project_env_secrets (project_id, name, fingerprint, nonce, ciphertext)
-                 values ($1, $2, $3, $4, $5) on conflict do nothing",
+                 values ($1, $2, $3, $4, $5)
+                 on conflict (project_id, name, fingerprint) do update set created_at = now()",
             )
             .bind(project_id)
             .bind(name.as_str())
@@ -123,20 +133,40 @@ impl DeployEnvStore {
         Ok(count)
     }
 
-    /// Deletes the stored values of `project_id` that `current` (`name → fingerprint`) no
-    /// longer refers to.
-    pub async fn delete_superseded(&self, project_id: Uuid, current: &BTreeMap<String, String>) -> sqlx::Result<()> {
-        let names: Vec<&str> = current.keys().map(String::as_str).collect();
-        let fingerprints: Vec<&str> = current.values().map(String::as_str).collect();
+    /// The database's clock: take it before [`DeployEnvStore::store`] and hand it to
+    /// [`DeployEnvStore::delete_superseded`].
+    pub async fn now(&self) -> sqlx::Result<DateTime<Utc>> {
+        sqlx::query_scalar("select now()").fetch_one(&self.pool).await
+    }
+
+    /// Deletes the stored values of `project_id` that its aggregate, replayed now, no longer
+    /// refers to and that were stored before `change_began` (a concurrent change's freshly
+    /// stored value is kept). Call it after the command of the change.
+    ///
+    /// # Errors
+    /// When the project cannot be replayed or the rows cannot be deleted.
+    pub async fn delete_superseded(&self, project_id: Uuid, change_began: DateTime<Utc>) -> anyhow::Result<()> {
+        let live = crate::event_store::load_project(&self.pool, project_id).await.context("replaying the project")?.env;
+        let names: Vec<&str> = live.keys().map(String::as_str).collect();
+        let fingerprints: Vec<&str> = live.values().map(String::as_str).collect();
         sqlx::query(
-            "delete from project_env_secrets where project_id = $1
+            "delete from project_env_secrets where project_id = $1 and created_at < $4
                and (name, fingerprint) not in (select * from unnest($2::text[], $3::text[]))",
         )
         .bind(project_id)
         .bind(&names)
         .bind(&fingerprints)
+        .bind(change_began)
         .execute(&self.pool)
-        .await?;
+        .await
+        .context("deleting superseded deploy env values")?;
+        Ok(())
+    }
+
+    /// Deletes every stored value of `project_id`: for a project whose creation failed, so no
+    /// event refers to them.
+    pub async fn delete_all(&self, project_id: Uuid) -> sqlx::Result<()> {
+        sqlx::query("delete from project_env_secrets where project_id = $1").bind(project_id).execute(&self.pool).await?;
         Ok(())
     }
 }

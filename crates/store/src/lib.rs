@@ -7,8 +7,10 @@
 //! - [`events`]: reading stored events back as [`warp_events::EventEnvelope`]s.
 //! - [`job_logs`]: stored job log lines.
 //! - [`relay`]: the transactional outbox relay (outbox rows → JetStream).
+//! - [`outbox`]: stuck outbox rows (never publishable) and the operator's retry and skip.
 //! - [`projections`]: read models (projects, jobs, audit trail) and the audit rebuild.
 //! - [`project_names`]: unique project names (a claim table beside the event store).
+//! - [`project_lock`]: one change at a time per project, on pooled connections.
 //! - [`settings`]: runtime settings: the `Settings` command bus, its read model and the
 //!   encrypted secret store (XChaCha20-Poly1305 under `WARP_SECRET_KEY`, key check, rotation).
 //! - [`sessions`]: GitHub login: pending OAuth attempts and server-side sessions (hashes and
@@ -21,7 +23,9 @@ pub mod event_store;
 pub mod events;
 pub mod job_logs;
 pub mod migrate;
+pub mod outbox;
 pub mod page;
+pub mod project_lock;
 pub mod project_names;
 pub mod projections;
 pub mod relay;

@@ -9,7 +9,7 @@
 //! live projects never publish the same hostname. The free functions act on names
 //! ([`Claims::NAMES`], table `project_name_claims`).
 
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 /// Age after which a claim whose project never got an event may be taken over, in seconds.
@@ -136,27 +136,4 @@ pub async fn release_new_project(pool: &PgPool, name: &str, project_id: Uuid) ->
 pub enum Taken {
     Name,
     Subdomain,
-}
-
-/// Holds the name lock of one project: renames and archives of a project run one at a time, so
-/// their claim and release steps cannot interleave. Released when dropped (its connection
-/// closes) or by [`ProjectNameLock::release`].
-pub struct ProjectNameLock(PgConnection);
-
-impl ProjectNameLock {
-    /// Waits for the name lock of `project_id` (a session advisory lock on a connection of its
-    /// own).
-    pub async fn acquire(pool: &PgPool, project_id: Uuid) -> sqlx::Result<Self> {
-        let mut conn = pool.acquire().await?.detach();
-        sqlx::query("select pg_advisory_lock(hashtextextended($1, 11))")
-            .bind(project_id.to_string())
-            .execute(&mut conn)
-            .await?;
-        Ok(Self(conn))
-    }
-
-    /// Releases the lock now.
-    pub async fn release(self) {
-        let _ = self.0.close().await;
-    }
 }

@@ -30,6 +30,8 @@ pub enum ApiError {
     /// 409 `conflict`: the request conflicts with the current state (name taken, stale
     /// `If-Match`, archived project, concurrent change).
     Conflict(String),
+    /// 429 `too_many_streams`: the user (or the panel) has as many log streams open as it may.
+    TooManyStreams(String),
     /// 503 `unavailable`: a dependency (Postgres, NATS) is down; retry later.
     Unavailable(String),
     /// 500 `internal`: a bug or an unexpected failure; details are in the server log only.
@@ -47,7 +49,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable machine-readable code: `validation_failed`, `bad_request`, `unauthorized`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `unavailable`, `internal`.
+    /// `too_many_streams`, `unavailable`, `internal`.
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
@@ -93,6 +95,7 @@ impl ApiError {
             }
             ApiError::Conflict(message) => (StatusCode::CONFLICT, detail("conflict", message)),
             ApiError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, detail("unavailable", message)),
+            ApiError::TooManyStreams(message) => (StatusCode::TOO_MANY_REQUESTS, detail("too_many_streams", message)),
             ApiError::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, detail("internal", "internal error; see the server log".into()))

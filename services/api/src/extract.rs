@@ -7,13 +7,43 @@ use warp_store::tokens::{Principal, Role};
 
 use crate::error::ApiError;
 
-/// JSON body; a malformed or mistyped body is a 400 saying why.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// JSON object body; a malformed or mistyped body is a 400 saying why. Every body of this API
+/// is an object: an array (which serde would otherwise map onto a struct's fields by position)
+/// or any other JSON value is refused.
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        from_object(&value).map(Self)
+    }
+}
+
+/// Deserializes `value` into `T` if it is a JSON object.
+fn from_object<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        let kind = match value {
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::Bool(_) => "a boolean",
+            _ => "null",
+        };
+        return Err(ApiError::BadRequest(format!("the JSON body must be an object, not {kind}")));
+    }
+    T::deserialize(value)
+        .map_err(|error| ApiError::BadRequest(format!("Failed to deserialize the JSON body into the target type: {error}")))
+}
+
 /// An optional JSON body: no body (or only whitespace) is `T::default()`; anything else must be
-/// a JSON `T` (a malformed or mistyped body is a 400 saying why).
+/// a JSON object `T` (a malformed or mistyped body, or an array, is a 400 saying why).
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);
 
@@ -35,9 +65,9 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|error| ApiError::BadRequest(format!("Failed to deserialize the JSON body: {error}")))
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::BadRequest(format!("Failed to parse the request body as JSON: {error}")))?;
+        from_object(&value).map(Self)
     }
 }
 

@@ -8,6 +8,7 @@
 //!   routes that are served.
 //! - [`error`]: [`error::ApiError`], the one JSON error body; [`extract`]: extractors whose
 //!   rejections use it too.
+//! - [`streams`]: memory budgets and session caps of live (SSE) streams.
 //! - [`openapi`]: the generated OpenAPI document (committed as `schema/openapi.json`).
 //!
 //! Commands go through `cqrs-es` into the event store; reads come from projection tables.
@@ -20,6 +21,7 @@ pub mod login;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
+pub mod streams;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -60,6 +62,10 @@ pub struct AppState {
     pub login: login::LoginOptions,
     /// GitHub client of the login flow (timeout from `login`).
     pub github: login::github::Github,
+    /// One change at a time per project (claims, deploy env), inside the pool's bounds.
+    pub project_locks: warp_store::project_lock::ProjectLocks,
+    /// Memory and session bounds of live streams.
+    pub streams: streams::StreamLimits,
 }
 
 impl AppState {
@@ -70,6 +76,7 @@ impl AppState {
         let sessions = event_store::session_cqrs(pool.clone());
         let login = login::LoginOptions::default();
         let github = login::github::Github::new(login.github_timeout);
+        let project_locks = warp_store::project_lock::ProjectLocks::new(pool.clone());
         Self {
             pool,
             projects,
@@ -84,6 +91,8 @@ impl AppState {
             panel_ports: Vec::new(),
             login,
             github,
+            project_locks,
+            streams: Default::default(),
         }
     }
 

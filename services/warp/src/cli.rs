@@ -45,8 +45,11 @@ pub enum Command {
     /// Run the outbox relay (one is active at a time; extra ones stand by).
     Relay(RelayArgs),
     /// Run the read-model service: the consumers that keep the audit trail (`audit_log`) and
-    /// the projects read model (`projects`) from the event stream.
-    ReadModels,
+    /// the projects read model (`projects`) from the event stream; or rebuild read models.
+    ReadModels {
+        #[command(subcommand)]
+        action: Option<ReadModelAction>,
+    },
     /// Audit trail operations.
     Audit {
         #[command(subcommand)]
@@ -92,14 +95,21 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
-    /// List dead letters (messages consumers gave up on).
+    /// List dead letters (messages consumers gave up on), or re-drive them.
     DeadLetters {
+        #[command(subcommand)]
+        action: Option<DeadLetterAction>,
         /// Only this consumer's.
         #[arg(long)]
         consumer: Option<String>,
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+    /// Inspect outbox rows the relay can never publish, and retry or skip them.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
     },
     /// Manage the encryption of secrets at rest.
     Secrets {
@@ -118,6 +128,49 @@ pub enum Command {
 pub enum AuditAction {
     /// Replay the event store into a fresh audit table and swap it in; prints the replay rate.
     Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadLetterAction {
+    /// Apply each dead letter's event again through its consumer's handler (inbox rules, in
+    /// stream order); applied ones are removed, failing ones stay with their new error.
+    Retry {
+        /// Only this consumer's (`audit`, `projections`); default: every consumer's.
+        #[arg(long)]
+        consumer: Option<String>,
+        /// Only the dead letter with this id.
+        #[arg(long)]
+        id: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReadModelAction {
+    /// Replay the event store into fresh read-model tables and swap them in.
+    Rebuild {
+        /// Only this read model (`projects`); default: every one.
+        #[arg(long)]
+        only: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// List stuck rows: events that can never be published as they are.
+    Stuck,
+    /// Let the relay try stuck rows again (e.g. after raising NATS' max_payload).
+    Retry {
+        /// Only this outbox row; default: every stuck row.
+        #[arg(long)]
+        id: Option<i64>,
+    },
+    /// Never publish this stuck row; its aggregate's later events go on. Consumers then see a
+    /// gap: run `warp read-models rebuild` and `warp audit rebuild` afterwards.
+    Skip {
+        /// The outbox row (from `warp outbox stuck`).
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -55,7 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let client = nats::connect(&cli.nats.nats_url, "warp-relay").await?;
             warp_relay::run(pool, client, names, &relay, shutdown::on_signals()).await
         }
-        Command::ReadModels => {
+        Command::ReadModels { action: None } => {
             let client = nats::connect(&cli.nats.nats_url, "warp-read-models").await?;
             warp_read_models::run(pool, client, names, ConsumerOptions::default(), shutdown::on_signals()).await
         }
@@ -118,7 +118,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token { action } => token(&pool, action).await,
         Command::Secrets { action } => crate::secrets::run(&pool, &cli.secret_key, action).await,
-        Command::DeadLetters { consumer, limit } => {
+        Command::DeadLetters { action: Some(crate::cli::DeadLetterAction::Retry { consumer, id }), .. } => {
+            crate::operations::retry_dead_letters(&pool, consumer.as_deref(), id).await
+        }
+        Command::ReadModels { action: Some(crate::cli::ReadModelAction::Rebuild { only }) } => {
+            crate::operations::rebuild_read_models(&pool, only.as_deref()).await
+        }
+        Command::Outbox { action } => crate::operations::outbox(&pool, action).await,
+        Command::DeadLetters { action: None, consumer, limit } => {
             let letters = warp_consumer_kit::dead_letters::list(&pool, consumer.as_deref(), limit).await?;
             for letter in &letters {
                 println!(

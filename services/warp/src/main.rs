@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod operations;
 mod secrets;
 
 use clap::Parser;

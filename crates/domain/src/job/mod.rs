@@ -15,6 +15,8 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use warp_events::{JobErrorKind, JobEvent, JobInput};
 
+use crate::bounded;
+
 pub use command::JobCommand;
 pub use error::JobError;
 
@@ -102,7 +104,7 @@ impl Aggregate for Job {
             JobCommand::Start { worker } => {
                 self.require(JobStatus::Queued)?;
                 let attempt = self.attempt + 1;
-                sink.write(JobEvent::JobStarted { worker, attempt }, self).await;
+                sink.write(JobEvent::JobStarted { worker: bounded::short(&worker), attempt }, self).await;
             }
             JobCommand::Cancel => {
                 if self.status == JobStatus::New {
@@ -126,7 +128,7 @@ impl Aggregate for Job {
             }
             JobCommand::Fail { kind, message } => {
                 self.require(JobStatus::Running)?;
-                sink.write(JobEvent::JobFailed { kind, message }, self).await;
+                sink.write(JobEvent::JobFailed { kind, message: bounded::message(&message) }, self).await;
             }
             JobCommand::MarkCancelled => {
                 self.require(JobStatus::Running)?;
@@ -142,9 +144,9 @@ impl Aggregate for Job {
                 let event = if self.cancel_requested {
                     JobEvent::JobCancelled {}
                 } else if self.attempt < self.max_attempts {
-                    JobEvent::JobRequeued { reason }
+                    JobEvent::JobRequeued { reason: bounded::message(&reason) }
                 } else {
-                    JobEvent::JobFailed { kind: JobErrorKind::Interrupted, message: format!("interrupted: {reason}") }
+                    JobEvent::JobFailed { kind: JobErrorKind::Interrupted, message: bounded::message(&format!("interrupted: {reason}")) }
                 };
                 sink.write(event, self).await;
             }

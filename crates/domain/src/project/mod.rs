@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use warp_events::project::{ComposeRule, DeployAction, ProjectSource, QuickServiceTarget};
 use warp_events::ProjectEvent;
 
+use crate::bounded;
+
 pub use command::{ProjectCommand, SourceChange};
 pub use error::ProjectError;
 
@@ -204,18 +206,20 @@ impl Aggregate for Project {
             }
             ProjectCommand::RecordDeploymentSucceeded { job_id, commit, services } => {
                 self.check_created()?;
+                let (commit, services) = (bounded::short_opt(commit), bounded::services(services));
                 sink.write(ProjectEvent::DeploymentSucceeded { job_id, commit, services }, self).await;
             }
             ProjectCommand::RecordDeploymentFailed { job_id, message, containers_changed, rolled_back_to } => {
                 self.check_created()?;
+                let (message, rolled_back_to) = (bounded::message(&message), bounded::short_opt(rolled_back_to));
                 let event = ProjectEvent::DeploymentFailed { job_id, message, containers_changed, rolled_back_to };
                 sink.write(event, self).await;
             }
             ProjectCommand::RecordLifecycle { job_id, action, services } => {
                 self.check_created()?;
                 let event = match action {
-                    DeployAction::Stop => ProjectEvent::ProjectStopped { job_id, services: Some(services) },
-                    DeployAction::Start => ProjectEvent::ProjectStarted { job_id, services: Some(services) },
+                    DeployAction::Stop => ProjectEvent::ProjectStopped { job_id, services: Some(bounded::services(services)) },
+                    DeployAction::Start => ProjectEvent::ProjectStarted { job_id, services: Some(bounded::services(services)) },
                     DeployAction::Remove => ProjectEvent::ProjectRemoved { job_id, volumes_removed: false },
                     DeployAction::RemoveWithVolumes => ProjectEvent::ProjectRemoved { job_id, volumes_removed: true },
                     DeployAction::Deploy => return Err(ProjectError::NotDeployable),
@@ -227,6 +231,7 @@ impl Aggregate for Project {
                 // Only a requested job whose worker reported nothing needs a record; a job that
                 // reported its outcome (or any other job) changes nothing.
                 if self.pending_jobs.contains(&job_id) {
+                    let message = bounded::message(&message);
                     let event = ProjectEvent::DeploymentFailed { job_id, message, containers_changed: true, rolled_back_to: None };
                     sink.write(event, self).await;
                 }
@@ -246,7 +251,7 @@ impl Aggregate for Project {
                 let Some(subdomain) = self.subdomain.clone() else {
                     return Err(ProjectError::NoSubdomain);
                 };
-                sink.write(ProjectEvent::RouteRequested { subdomain, service_url }, self).await;
+                sink.write(ProjectEvent::RouteRequested { subdomain, service_url: bounded::short(&service_url) }, self).await;
             }
             ProjectCommand::WithdrawRoute => {
                 self.check_writable(None)?;
@@ -260,6 +265,7 @@ impl Aggregate for Project {
             }
             ProjectCommand::RecordRoutePublishFailed { job_id, hostname, message } => {
                 self.check_created()?;
+                let message = bounded::message(&message);
                 sink.write(ProjectEvent::RoutePublishFailed { job_id, hostname, message }, self).await;
             }
             ProjectCommand::ScheduleRouteUnpublish { hostname, at } => {

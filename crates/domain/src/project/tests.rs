@@ -291,3 +291,74 @@ fn removing_or_archiving_a_project_drops_the_route_it_asked_for() {
     project.apply(ProjectEvent::ProjectRemoved { job_id: uuid::Uuid::now_v7(), volumes_removed: false });
     assert!(project.route.is_none());
 }
+
+/// The event `command` records on a deployable project, as the relay would publish it, with
+/// the longest metadata the API lets through.
+fn published_size(command: ProjectCommand) -> (ProjectEvent, usize) {
+    let configured = ProjectEvent::DeploymentConfigured {
+        source: warp_events::project::ProjectSource::Folder { path: "app".into() },
+        compose_file: None,
+        compose_project: "warp-shop-0a1b2c3d".into(),
+    };
+    let events = ProjectTest::with(()).given(vec![created("shop"), configured]).when(command).inspect_result().unwrap();
+    let event = events.into_iter().next().unwrap();
+    let envelope = warp_events::EventEnvelope {
+        aggregate_type: "project".into(),
+        aggregate_id: uuid::Uuid::nil().to_string(),
+        sequence: i64::MAX,
+        event_type: cqrs_es::DomainEvent::event_type(&event),
+        event_version: "1.0".into(),
+        global_position: i64::MAX,
+        recorded_at: chrono::Utc::now(),
+        payload: serde_json::to_value(&event).unwrap(),
+        metadata: warp_events::EventMetadata {
+            actor: Some("a".repeat(64)),
+            request_id: Some("r".repeat(128)),
+            correlation_id: Some("c".repeat(128)),
+            causation_id: Some("m".repeat(256)),
+        },
+    };
+    let size = serde_json::to_vec(&envelope).unwrap().len();
+    (event, size)
+}
+
+#[test]
+fn a_failed_deploy_quoting_huge_control_character_lines_records_a_publishable_event() {
+    // 20 container log lines of 200 KB each, full of escapes, quotes and backslashes (which
+    // JSON doubles): the raw message alone is 4 MB.
+    let line = format!("\u{1b}[1;31m{}\u{0}\u{8}\"\\{}", "\u{1}".repeat(50_000), "\"".repeat(150_000));
+    let message = format!("container web exited with code 1; its last lines:\n{}", vec![line; 20].join("\n"));
+    assert!(message.len() > 4_000_000);
+    let job_id = uuid::Uuid::now_v7();
+    let command = ProjectCommand::RecordDeploymentFailed { job_id, message, containers_changed: true, rolled_back_to: None };
+    let (event, size) = published_size(command);
+    assert!(size <= warp_events::MAX_ENVELOPE_BYTES, "envelope of {size} bytes");
+    let ProjectEvent::DeploymentFailed { message, .. } = event else { panic!("{event:?}") };
+    assert!(message.starts_with("container web exited with code 1; its last lines:\n"), "the reason stays readable");
+    assert!(!message.chars().any(|c| c.is_control() && c != '\n'), "no control characters");
+    assert!(message.contains(crate::bounded::CUT_MARK));
+}
+
+#[test]
+fn a_deployment_with_endless_services_and_ports_records_a_publishable_event() {
+    let huge = "\"".repeat(100_000);
+    let port = warp_events::docker::PublishedPort {
+        host_ip: huge.clone(),
+        host_port: 80,
+        container_port: 80,
+        protocol: huge.clone(),
+    };
+    let service = warp_events::project::DeployedService {
+        service: huge.clone(),
+        container_id: huge.clone(),
+        container_name: huge.clone(),
+        image: huge.clone(),
+        image_id: huge.clone(),
+        state: huge.clone(),
+        health: Some(huge.clone()),
+        ports: vec![port; 100],
+    };
+    let command = ProjectCommand::RecordDeploymentSucceeded { job_id: uuid::Uuid::now_v7(), commit: Some(huge), services: vec![service; 200] };
+    let (_, size) = published_size(command);
+    assert!(size <= warp_events::MAX_ENVELOPE_BYTES, "envelope of {size} bytes");
+}

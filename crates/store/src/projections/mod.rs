@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod jobs;
 pub mod projects;
+pub mod rebuild;
 
 /// Why a projection could not apply an event.
 #[derive(Debug, thiserror::Error)]

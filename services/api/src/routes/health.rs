@@ -1,4 +1,5 @@
-//! `GET /healthz`: 200 when Postgres and NATS answer, 503 naming what failed.
+//! `GET /healthz`: 200 when Postgres and NATS answer, 503 naming what failed; also how many
+//! outbox rows wait and how many are stuck (never publishable: see `warp outbox stuck`).
 
 use std::time::Duration;
 
@@ -21,6 +22,19 @@ pub struct Health {
     pub status: &'static str,
     pub postgres: String,
     pub nats: String,
+    /// The event outbox (absent when Postgres did not answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<OutboxHealth>,
+}
+
+/// Outbox rows the relay has not published.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboxHealth {
+    /// Rows waiting to be published (stuck ones included).
+    pub pending: i64,
+    /// Rows that can never be published as they are; their aggregates' later events wait.
+    /// An operator lists them with `warp outbox stuck` and retries or skips them.
+    pub stuck: i64,
 }
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -48,10 +62,18 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<H
             Err(_) => "failed: no answer within 2 s".to_owned(),
         }
     };
-    let (postgres, nats) = tokio::join!(postgres, nats);
+    let outbox = async {
+        let counts = async {
+            let pending = warp_store::relay::pending_count(&state.pool).await?;
+            let stuck = warp_store::outbox::stuck_count(&state.pool).await?;
+            Ok::<_, sqlx::Error>(OutboxHealth { pending, stuck })
+        };
+        tokio::time::timeout(CHECK_TIMEOUT, counts).await.ok().and_then(Result::ok)
+    };
+    let (postgres, nats, outbox) = tokio::join!(postgres, nats, outbox);
     let healthy = postgres == "ok" && nats == "ok";
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, axum::Json(Health { status: if healthy { "ok" } else { "degraded" }, postgres, nats }))
+    (status, axum::Json(Health { status: if healthy { "ok" } else { "degraded" }, postgres, nats, outbox }))
 }
 
 /// First line of an error message, at most 200 characters (no connection strings leak: sqlx

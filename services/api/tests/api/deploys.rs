@@ -709,3 +709,28 @@ async fn a_folder_belongs_to_one_project_and_a_link_into_the_panels_folder_is_re
     let failed = t.finished(&job, "failed").await.to_string();
     assert!(failed.contains("resolves into .warp/"), "{failed}");
 }
+
+#[tokio::test]
+async fn a_deploy_env_value_reaches_the_container_byte_exact_and_values_compose_cannot_carry_are_refused() {
+    let t = Deploys::start().await;
+    let folder = t.folder("exact");
+    let image = warp_test_support::docker::busybox_image();
+    // The container prints its value as hex (the value itself would be masked in the log).
+    let compose = format!(
+        "services:\n  web:\n    image: {image}\n    environment:\n      VAL: \"${{VAL}}\"\n    command:\n      - sh\n      - -c\n      - 'echo \"hex=$$(printf %s \"$$VAL\" | od -An -tx1 -v | tr -d \" \\n\")\"; exit 3'\n"
+    );
+    write_tree(folder.path(), &[("compose.yaml", compose)]);
+    let value = " $HOME \"q\" # not a comment $$ $X é\ttab  ";
+    let body = json!({"name": "exact", "source": {"folder": {"path": "exact"}}, "env": {"VAL": value}});
+    let (project, job) = t.deploy_existing(body).await;
+    let failed = t.finished(&job, "failed").await.to_string();
+    let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
+    assert!(failed.contains(&format!("hex={hex}")), "the container saw exactly {value:?}: {failed}");
+
+    for bad in ["C:\\dir", "tail\\", "a${X}b", "it's"] {
+        let response = t.app.project_action(&t.app.admin, project, "deploy", Some(&json!({"env": {"VAL": bad}}))).await;
+        let error = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(error["field"], "env.VAL", "{bad:?}: {error}");
+        assert!(!error.to_string().contains(bad), "the value is not quoted back: {error}");
+    }
+}

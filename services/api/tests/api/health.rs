@@ -13,7 +13,30 @@ async fn healthz_answers_ok_without_a_token_when_everything_is_up() {
     let app = TestApp::spawn().await;
     let response = app.healthz().await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "status": "ok", "postgres": "ok", "nats": "ok" }));
+    let body = response.json::<Value>().await.unwrap();
+    assert_eq!(body, json!({ "status": "ok", "postgres": "ok", "nats": "ok", "outbox": {"pending": 0, "stuck": 0} }));
+}
+
+#[tokio::test]
+async fn healthz_reports_an_event_that_can_never_be_published() {
+    let app = TestApp::spawn().await;
+    let huge = "x".repeat(300 * 1024);
+    sqlx::query(
+        "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         values ('project', $1, 1, 'ProjectCreated', '1.0', $2, '{}')",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(json!({"ProjectCreated": {"name": huge, "description": null, "subdomain": null}}))
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let body = eventually(Duration::from_secs(20), "healthz reports the stuck row", || async {
+        let body: Value = app.healthz().await.json().await.ok()?;
+        (body["outbox"]["stuck"] == 1).then_some(body)
+    })
+    .await;
+    assert_eq!(body["outbox"]["pending"], 1, "{body}");
+    assert_eq!(body["status"], "ok", "Postgres and NATS still answer: {body}");
 }
 
 #[tokio::test]

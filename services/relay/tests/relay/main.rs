@@ -1,6 +1,8 @@
 //! The outbox relay against real Postgres and NATS JetStream.
 
 mod helpers;
+mod recovery;
+mod stalls;
 
 use std::time::Duration;
 

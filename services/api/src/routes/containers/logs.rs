@@ -14,8 +14,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::DateTime;
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 use warp_events::docker::{AnsiMode, ContainerLogLine, LogsKeptAlive, LogsOpen, LogsOpened, LogsSession};
 use warp_events::subjects;
@@ -23,6 +21,7 @@ use warp_events::subjects;
 use super::docker;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiQuery, CurrentUser};
+use crate::streams::BoundedSender;
 use crate::AppState;
 
 /// How often the API tells the docker service that the client is still there.
@@ -91,6 +90,7 @@ fn parse_since(raw: &str) -> Result<i64, ApiError> {
     responses(
         (status = 200, description = "text/event-stream of `open`, `line` (data: ContainerLogLine) and `end` events", content_type = "text/event-stream", body = ContainerLogLine),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many open log streams (8 per user, 64 in all)", body = ErrorBody),
         (status = 503, description = "The docker service did not answer, or the engine is unreachable", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -104,24 +104,31 @@ pub async fn container_logs(
     let mut open = query.into_request(session_id)?;
     // A member follows only the containers of their own projects.
     open.compose_projects = crate::access::visible_compose_projects(&state.pool, &user.0).await?;
+    let log_session = state.streams.open_log_session(&user.0.login)?;
     let lines = state
         .nats
         .subscribe(subjects::container_logs_session_wildcard(&session_id.to_string()))
         .await
         .map_err(|_| ApiError::Unavailable("live logs are not reachable (NATS)".into()))?;
     let opened: LogsOpened = docker::request(&state, subjects::DOCKER_LOGS_OPEN, &open).await?;
-    let (tx, rx) = mpsc::channel(256);
-    let hello = serde_json::json!({ "session_id": session_id, "containers": opened.containers });
-    let _ = tx.send(Event::default().event("open").data(hello.to_string())).await;
+    let (mut tx, rx) = state.streams.channel(format!("container logs {session_id}"));
+    let hello = serde_json::json!({ "session_id": session_id, "containers": opened.containers }).to_string();
+    let _ = tx.try_send(Event::default().event("open").data(hello.clone()), hello.len());
     let revoked = crate::access::credential_ended(state.clone(), user.0.credential);
-    tokio::spawn(relay(state, session_id, lines, tx));
-    let stream = ReceiverStream::new(rx).map(Ok::<_, Infallible>).take_until(revoked);
+    tokio::spawn(async move {
+        relay(state, session_id, lines, tx).await;
+        drop(log_session);
+    });
+    let stream = rx.map(Ok::<_, Infallible>).take_until(revoked);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// Sends the session's lines to the client and keeps the session alive until the client
 /// leaves, the server shuts down or the docker service forgets the session; then closes it.
-async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscriber, tx: mpsc::Sender<Event>) {
+///
+/// It never waits for the client: when the stream's budget is used up, lines are dropped and
+/// counted (the client gets a `dropped` event), so NATS never buffers for a slow client.
+async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscriber, mut tx: BoundedSender) {
     let session = LogsSession { session_id };
     // Keep-alives run on their own, so a slow client (blocking the send below) does not let
     // the docker service expire the session.
@@ -147,7 +154,8 @@ async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscri
             _ = tx.closed() => break,
             _ = forgotten.cancelled() => {
                 let reason = serde_json::json!({ "reason": "the docker service ended the log session" });
-                let _ = tx.send(Event::default().event("end").data(reason.to_string())).await;
+                let reason = reason.to_string();
+                let _ = tx.try_send(Event::default().event("end").data(reason.clone()), reason.len());
                 break;
             }
             message = lines.next() => {
@@ -157,7 +165,8 @@ async fn relay(state: AppState, session_id: Uuid, mut lines: async_nats::Subscri
                 // own project, reaches a client.
                 line.line = state.settings.redactor().for_project(line.compose_project.as_deref()).redact(&line.line);
                 let data = serde_json::to_string(&line).expect("a log line serialises");
-                if tx.send(Event::default().event("line").data(data)).await.is_err() {
+                let bytes = data.len();
+                if tx.send_or_drop(Event::default().event("line").data(data), bytes).is_err() {
                     break;
                 }
             }

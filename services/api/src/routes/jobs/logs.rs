@@ -5,6 +5,10 @@
 //! live lines. The runner stores lines before it publishes them, so nothing falls between the
 //! two; a line seen twice is dropped by its `seq`, and a gap (a lost live message) is filled
 //! from the store. The stream ends with an `end` event when the job ends.
+//!
+//! A client that does not keep up never makes the API buffer more than its stream budget
+//! ([`crate::streams`]): the stream then falls behind, ignores live lines, and catches up from
+//! the store once the client has read half of what is queued. No line is lost.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -16,8 +20,6 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 use warp_events::logs::{JobLogLine, JobLogMessage};
 use warp_store::job_logs;
@@ -26,6 +28,7 @@ use warp_store::projections::jobs;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, ApiQuery, CurrentUser};
+use crate::streams::{BoundedSender, Closed};
 use crate::AppState;
 
 /// Query of `GET /api/jobs/{id}/logs`.
@@ -63,6 +66,7 @@ const FINAL: [&str; 4] = ["succeeded", "failed", "cancelled", "timed_out"];
     responses(
         (status = 200, description = "A JSON page, or text/event-stream", body = LogPage),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, description = "Too many open log streams (8 per user, 64 in all)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -96,19 +100,27 @@ pub async fn job_logs(
             .ok_or_else(|| ApiError::BadRequest("Last-Event-ID must be a log line seq".into()))?,
         None => query.after,
     };
+    let session = state.streams.open_log_session(&user.0.login)?;
     let subject = warp_events::subjects::job_logs_subject(&id.to_string());
     let live = state
         .nats
         .subscribe(subject)
         .await
         .map_err(|_| ApiError::Unavailable("live logs are not reachable".into()))?;
-    let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(follow(state.pool.clone(), id, after, live, tx, state.shutdown.clone()));
-    let stream = ReceiverStream::new(rx)
+    let (tx, rx) = state.streams.channel(format!("job logs {id}"));
+    let (pool, shutdown) = (state.pool.clone(), state.shutdown.clone());
+    tokio::spawn(async move {
+        follow(pool, id, after, live, tx, shutdown).await;
+        drop(session);
+    });
+    let stream = rx
         .map(Ok::<_, Infallible>)
         .take_until(crate::access::credential_ended(state.clone(), user.0.credential));
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response())
 }
+
+/// How often a stream that fell behind tries to catch up while no live line arrives.
+const CATCH_UP: Duration = Duration::from_millis(250);
 
 /// Sends stored lines after `after`, then live ones, until the job ends or the client leaves.
 async fn follow(
@@ -116,80 +128,110 @@ async fn follow(
     job_id: Uuid,
     after: i64,
     mut live: async_nats::Subscriber,
-    tx: mpsc::Sender<Event>,
+    mut tx: BoundedSender,
     shutdown: warp_platform::Shutdown,
 ) {
-    let mut last = after;
-    if backfill(&pool, job_id, &mut last, i64::MAX, &tx).await.is_err() {
-        return;
-    }
+    let mut feed = Feed { pool: &pool, job_id, last: after, behind: true };
     let mut check = tokio::time::interval(STATUS_CHECK);
+    let mut retry = tokio::time::interval(CATCH_UP);
+    // The job's final status once known: the stream ends after every stored line is out.
+    let mut ended: Option<String> = None;
     loop {
+        if feed.behind && tx.has_room() && feed.catch_up(&mut tx).await.is_err() {
+            return;
+        }
+        if let (Some(status), false) = (&ended, feed.behind) {
+            let data = serde_json::json!({ "status": status }).to_string();
+            match tx.try_send(Event::default().event("end").data(data.clone()), data.len()) {
+                Ok(true) | Err(_) => return,
+                Ok(false) => {}
+            }
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tx.closed() => return,
-            message = live.next() => {
+            _ = retry.tick() => {}
+            message = live.next(), if ended.is_none() => {
                 let Some(message) = message else { return };
                 match serde_json::from_slice::<JobLogMessage>(&message.payload) {
-                    Ok(JobLogMessage::Lines { lines }) => {
-                        let first = lines.first().map_or(last + 1, |l| l.seq);
-                        if first > last + 1 && backfill(&pool, job_id, &mut last, first - 1, &tx).await.is_err() {
+                    Ok(JobLogMessage::Lines { lines }) if !feed.behind => {
+                        if feed.live(&mut tx, lines).is_err() {
                             return;
                         }
-                        for line in lines {
-                            if line.seq <= last {
-                                continue;
-                            }
-                            last = line.seq;
-                            if tx.send(line_event(&line)).await.is_err() {
-                                return;
-                            }
-                        }
                     }
-                    Ok(JobLogMessage::End { status, last_seq }) => {
-                        if backfill(&pool, job_id, &mut last, last_seq, &tx).await.is_ok() {
-                            let _ = tx.send(end_event(&status)).await;
-                        }
-                        return;
+                    Ok(JobLogMessage::Lines { .. }) | Err(_) => {}
+                    Ok(JobLogMessage::End { status, .. }) => {
+                        // The runner stores every line before it records the outcome.
+                        feed.behind = true;
+                        ended = Some(status);
                     }
-                    Err(_) => {}
                 }
             }
-            _ = check.tick() => {
+            _ = check.tick(), if ended.is_none() => {
                 let status = jobs::get(&pool, job_id).await.ok().flatten().map(|j| j.status);
                 if let Some(status) = status.filter(|s| FINAL.contains(&s.as_str())) {
-                    // The runner stores every line before it records the outcome.
-                    if backfill(&pool, job_id, &mut last, i64::MAX, &tx).await.is_ok() {
-                        let _ = tx.send(end_event(&status)).await;
-                    }
-                    return;
+                    feed.behind = true;
+                    ended = Some(status);
                 }
             }
         }
     }
 }
 
-/// Sends stored lines with `last < seq <= until`, advancing `last`. `Err` when the client left
-/// or the store failed.
-async fn backfill(pool: &PgPool, job_id: Uuid, last: &mut i64, until: i64, tx: &mpsc::Sender<Event>) -> Result<(), ()> {
-    while *last < until {
-        let lines = job_logs::page(pool, job_id, *last, 500).await.map_err(|_| ())?;
-        if lines.is_empty() {
-            return Ok(());
-        }
-        for line in lines.into_iter().take_while(|l| l.seq <= until) {
-            *last = line.seq;
-            tx.send(line_event(&line)).await.map_err(|_| ())?;
+/// Where one job log stream stands.
+struct Feed<'a> {
+    pool: &'a PgPool,
+    job_id: Uuid,
+    /// Highest seq queued for the client.
+    last: i64,
+    /// Whether lines after `last` may be missing from what was queued (the store has them).
+    behind: bool,
+}
+
+impl Feed<'_> {
+    /// Queues stored lines after `last` while the budget allows; `behind` stays set if it ran
+    /// out first. `Err` when the client left or the store failed.
+    async fn catch_up(&mut self, tx: &mut BoundedSender) -> Result<(), Closed> {
+        loop {
+            let lines = job_logs::page(self.pool, self.job_id, self.last, 500).await.map_err(|_| Closed)?;
+            if lines.is_empty() {
+                self.behind = false;
+                return Ok(());
+            }
+            for line in lines {
+                let (event, bytes) = line_event(&line);
+                if !tx.try_send(event, bytes)? {
+                    return Ok(());
+                }
+                self.last = line.seq;
+            }
         }
     }
-    Ok(())
+
+    /// Queues live `lines`; falls behind at a gap or when the budget runs out.
+    fn live(&mut self, tx: &mut BoundedSender, lines: Vec<JobLogLine>) -> Result<(), Closed> {
+        for line in lines {
+            if line.seq <= self.last {
+                continue;
+            }
+            if line.seq > self.last + 1 {
+                self.behind = true;
+                return Ok(());
+            }
+            let (event, bytes) = line_event(&line);
+            if !tx.try_send(event, bytes)? {
+                self.behind = true;
+                return Ok(());
+            }
+            self.last = line.seq;
+        }
+        Ok(())
+    }
 }
 
-fn line_event(line: &JobLogLine) -> Event {
+/// The SSE event of `line` and its size in bytes.
+fn line_event(line: &JobLogLine) -> (Event, usize) {
     let data = serde_json::to_string(line).unwrap_or_default();
-    Event::default().id(line.seq.to_string()).event("line").data(data)
-}
-
-fn end_event(status: &str) -> Event {
-    Event::default().event("end").data(serde_json::json!({ "status": status }).to_string())
+    let bytes = data.len();
+    (Event::default().id(line.seq.to_string()).event("line").data(data), bytes)
 }

@@ -12,7 +12,7 @@ use warp_store::deploy_env::DeployEnvStore;
 
 use super::env_input;
 use super::queue::{queue_action, ActionAccepted};
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiPath, OptionalJson};
 use crate::routes::CommandContext;
 use crate::AppState;
@@ -60,11 +60,14 @@ pub async fn redeploy(
     if let Some(env) = body.env {
         let env = env_input::parse(env)?;
         let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
-        let fingerprints = store.store(id, &env).await.map_err(crate::error::ApiError::Internal)?;
-        let current: BTreeMap<String, String> = fingerprints.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect();
+        // Env changes of one project run one at a time (see `warp_store::deploy_env`).
+        let lock = state.project_locks.acquire(id).await?;
+        let began = store.now().await?;
+        let fingerprints = store.store(id, &env).await.map_err(ApiError::Internal)?;
         warp_store::event_store::execute_project(&state.projects, id, ProjectCommand::SetDeployEnv { env: fingerprints }, &ctx.metadata)
             .await?;
-        store.delete_superseded(id, &current).await?;
+        store.delete_superseded(id, began).await.map_err(ApiError::Internal)?;
+        lock.release().await;
         let project = warp_store::event_store::load_project(&state.pool, id).await?;
         if let Some(deployment) = project.deployment {
             env_input::register(state.settings.redactor(), id, &deployment.compose_project, &env);

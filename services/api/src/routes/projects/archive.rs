@@ -28,7 +28,7 @@ pub async fn archive_project(
 ) -> ApiResult<StatusCode> {
     crate::access::ensure_project(&state.pool, &ctx.user.0, id).await?;
     let command = ProjectCommand::Archive { expected_version };
-    let lock = warp_store::project_names::ProjectNameLock::acquire(&state.pool, id).await?;
+    let lock = state.project_locks.acquire(id).await?;
     let archived = warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await;
     if archived.is_ok() {
         // An archived project gives its name back.

@@ -104,7 +104,7 @@ pub async fn deploy_existing(
     };
     if let Err(error) = created.await {
         // Nothing refers to the values stored for this id: delete them with the name claim.
-        store.delete_superseded(id, &Default::default()).await?;
+        store.delete_all(id).await?;
         project_names::release_new_project(&state.pool, name.as_str(), id).await?;
         return Err(error);
     }

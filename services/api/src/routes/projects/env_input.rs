@@ -27,9 +27,13 @@ pub fn register(
     redactor.set_project_secrets(compose_project, values);
 }
 
-/// Validates names (env var name rule) and values: at most [`MAX_VALUE_LEN`] bytes, no `'`,
-/// line break or NUL (values are written single-quoted, literally, to compose's env file).
-/// Values are any other text; they are secrets from here on.
+/// Validates names (env var name rule) and values: at most [`MAX_VALUE_LEN`] bytes, and none of
+/// `'`, `\`, `${`, a line break or NUL. Values are written single-quoted to compose's env
+/// file, and these are what one of the compose front ends does not read back literally there
+/// (checked with docker-compose 1.29.2 on python-dotenv 0.21, and compose-go's dotenv parser of
+/// compose v2): a quote or line break ends the value, v1 turns `\\` into `\` and a trailing
+/// `\` swallows the closing quote (v2 too), and v1 interpolates `${NAME}` even inside single
+/// quotes. Values are any other text, kept byte-exact; they are secrets from here on.
 ///
 /// # Errors
 /// A [`ValidationError`] under `env.<NAME>` (never quoting the value).
@@ -46,8 +50,11 @@ pub fn parse(raw: BTreeMap<String, String>) -> Result<BTreeMap<EnvVarName, Secre
         if value.len() > MAX_VALUE_LEN {
             return Err(ValidationError::new(field, format!("is longer than {MAX_VALUE_LEN} bytes")));
         }
-        if value.contains(['\'', '\n', '\r', '\0']) {
-            return Err(ValidationError::new(field, "must not contain a single quote, a line break or NUL"));
+        if value.contains(['\'', '\\', '\n', '\r', '\0']) || value.contains("${") {
+            return Err(ValidationError::new(
+                field,
+                "must not contain a single quote, a backslash, \"${\", a line break or NUL (compose's env file cannot carry them literally)",
+            ));
         }
         vars.insert(name, SecretString::from(value));
     }

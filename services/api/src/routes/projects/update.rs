@@ -7,7 +7,7 @@ use uuid::Uuid;
 use warp_domain::validate::{Description, ProjectName, Subdomain};
 use warp_domain::project::SourceChange;
 use warp_domain::ProjectCommand;
-use warp_store::project_names::{self, Claim, Claims, ProjectNameLock};
+use warp_store::project_names::{self, Claim, Claims};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, IfMatch};
@@ -62,7 +62,7 @@ pub async fn update_project(
     let compose_file =
         body.compose_file.map(|f| f.map(|f| super::deploy_existing::parse_compose_file(&f)).transpose()).transpose()?;
     let deployment = (source.is_some() || compose_file.is_some()).then_some(SourceChange { source, compose_file });
-    let lock = ProjectNameLock::acquire(&state.pool, id).await?;
+    let lock = state.project_locks.acquire(id).await?;
     let new_name = name.as_ref().map(|n| n.as_str().to_owned());
     let claim = match &new_name {
         Some(name) => project_names::claim(&state.pool, name, id).await?,

@@ -3,30 +3,32 @@
 //! Design (see `docs/ARCHITECTURE.md`):
 //! - One relay is active at a time: it holds the session advisory lock [`RELAY_LOCK_KEY`] on a
 //!   dedicated connection. Others wait and take over when that connection goes away.
-//! - Rows are taken `where published_at is null order by id limit n for update skip locked`,
-//!   never by "position greater than the last one seen": positions are handed out before
-//!   commit, so a slow transaction lands a lower number later.
+//! - Rows are taken `where published_at is null order by id limit n for update`, never by
+//!   "position greater than the last one seen": positions are handed out before commit, so a
+//!   slow transaction lands a lower number later. No `skip locked`: a new leader waits for a
+//!   deposed leader's batch to roll back instead of publishing the rows behind it first.
 //! - Each row is published with `Nats-Msg-Id = <aggregate_type>:<aggregate_id>:<sequence>`,
 //!   the JetStream ack is awaited, then the row is marked published with the stream sequence
-//!   it got. Publishing stops at the first failure so a later event of the same aggregate is
-//!   never published before an earlier one.
+//!   it got. Order is per aggregate: a row that fails blocks only its own aggregate's later
+//!   rows in the batch; the others are published (see [`batch`]).
+//! - A row that can never be published (envelope larger than
+//!   [`warp_events::MAX_ENVELOPE_BYTES`] or NATS' `max_payload`) is marked stuck once and
+//!   reported ([`crate::outbox`], `/healthz`, `warp outbox stuck`), not retried.
+//! - Leadership is checked on the lock connection before every publish and before the batch
+//!   commits: a relay whose lock connection died publishes nothing more and rolls back.
 //! - The relay wakes on `LISTEN warp_outbox` (sent by the insert trigger), with a slow fallback
 //!   poll.
 
 use std::time::Duration;
 
-use anyhow::Context;
 use async_nats::jetstream;
-use async_nats::HeaderMap;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgPool, Postgres};
-use tokio::time::{sleep, timeout};
-use warp_events::subjects::{CORRELATION_HEADER, MSG_ID_HEADER};
-use warp_events::EventEnvelope;
+use tokio::time::sleep;
 use warp_platform::{NatsNames, Shutdown};
 
-use crate::events::{EventRow, EVENT_COLUMNS};
+mod batch;
 
 /// Advisory lock key held by the active relay (ASCII "warprely").
 pub const RELAY_LOCK_KEY: i64 = 0x7761_7270_7265_6c79;
@@ -46,6 +48,32 @@ pub struct RelayConfig {
     pub ack_timeout: Duration,
     /// Test hook: stop the process at a given point, as a crash would. `None` in production.
     pub crash_at: Option<CrashPoint>,
+    /// Test hook: pause once after the first publish of a batch. `None` in production.
+    pub pause: Option<std::sync::Arc<BatchPause>>,
+}
+
+/// A one-shot pause in the middle of a batch (tests kill the lock connection meanwhile).
+#[derive(Debug, Default)]
+pub struct BatchPause {
+    armed: std::sync::atomic::AtomicBool,
+    /// Notified when the relay has published the first row of a batch and is paused.
+    pub paused: tokio::sync::Notify,
+    /// Notify to let the relay go on.
+    pub resume: tokio::sync::Notify,
+}
+
+impl BatchPause {
+    /// A pause that triggers on the next batch that publishes a row.
+    pub fn armed() -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self { armed: true.into(), ..Self::default() })
+    }
+
+    async fn hit(&self) {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.paused.notify_one();
+            self.resume.notified().await;
+        }
+    }
 }
 
 impl Default for RelayConfig {
@@ -56,6 +84,7 @@ impl Default for RelayConfig {
             standby_interval: Duration::from_secs(1),
             ack_timeout: Duration::from_secs(10),
             crash_at: None,
+            pause: None,
         }
     }
 }
@@ -83,6 +112,9 @@ pub struct Relay {
 pub struct BatchOutcome {
     /// Rows published and marked.
     pub published: usize,
+    /// Rows whose publish failed (retried in a later batch), and rows newly marked stuck.
+    pub failed: usize,
+    pub stuck: usize,
     /// Whether the batch was full (more rows are probably waiting).
     pub full: bool,
 }
@@ -152,7 +184,7 @@ impl Relay {
             if shutdown.is_cancelled() {
                 return Ok(());
             }
-            let outcome = self.publish_batch().await;
+            let outcome = self.publish_batch(Some(&mut *lock)).await;
             let wait = match outcome {
                 Ok(batch) if batch.full => {
                     failures = 0;
@@ -163,6 +195,10 @@ impl Relay {
                     self.config.poll_interval
                 }
                 Err(error) if error.is::<Crashed>() => return Err(error),
+                Err(error) if error.is::<LostLeadership>() => {
+                    tracing::warn!("relay lost its lock connection mid-batch; rolled back and standing down");
+                    return Ok(());
+                }
                 Err(error) => {
                     failures = failures.saturating_add(1);
                     let backoff = Duration::from_millis(200 * 2u64.pow(failures.min(5)));
@@ -186,95 +222,6 @@ impl Relay {
             }
         }
     }
-
-    /// Publishes one batch of pending outbox rows in one transaction.
-    ///
-    /// # Errors
-    /// Postgres errors, or the first publish that failed (rows before it stay published and
-    /// marked).
-    pub async fn publish_batch(&self) -> anyhow::Result<BatchOutcome> {
-        let mut tx = self.pool.begin().await.context("starting relay transaction")?;
-        let sql = format!(
-            "select o.id as outbox_id, {EVENT_COLUMNS}
-               from event_outbox o join events e using (global_position)
-              where o.published_at is null
-              order by o.id
-              limit $1
-              for update of o skip locked"
-        );
-        let rows: Vec<PendingRow> =
-            sqlx::query_as(&sql).bind(self.config.batch_size).fetch_all(&mut *tx).await.context("reading outbox")?;
-        let full = rows.len() as i64 == self.config.batch_size;
-        if self.config.crash_at == Some(CrashPoint::BeforePublish) && !rows.is_empty() {
-            return Err(Crashed.into());
-        }
-        // Marks are collected and written in one statement: they commit with the batch anyway.
-        let mut marks: Vec<(i64, i64)> = Vec::with_capacity(rows.len());
-        let mut failure = None;
-        for row in rows {
-            let outbox_id = row.outbox_id;
-            let envelope: EventEnvelope = row.event.into();
-            match self.publish(&envelope).await {
-                Ok(stream_sequence) => {
-                    if self.config.crash_at == Some(CrashPoint::AfterPublish) {
-                        return Err(Crashed.into());
-                    }
-                    marks.push((outbox_id, stream_sequence as i64));
-                }
-                Err(error) => {
-                    sqlx::query("update event_outbox set attempts = attempts + 1, last_error = $2 where id = $1")
-                        .bind(outbox_id)
-                        .bind(format!("{error:#}"))
-                        .execute(&mut *tx)
-                        .await
-                        .context("recording publish failure")?;
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
-        let published = marks.len();
-        if published > 0 {
-            sqlx::query(
-                "update event_outbox o set published_at = now(), stream_sequence = m.stream_sequence,
-                        attempts = o.attempts + 1, last_error = null
-                   from unnest($1::bigint[], $2::bigint[]) as m(id, stream_sequence)
-                  where o.id = m.id",
-            )
-            .bind(marks.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-            .bind(marks.iter().map(|(_, seq)| *seq).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await
-            .context("marking outbox rows published")?;
-        }
-        tx.commit().await.context("committing relay batch")?;
-        if published > 0 {
-            tracing::debug!(relay.published = published, "published outbox rows");
-        }
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(BatchOutcome { published, full }),
-        }
-    }
-
-    /// Publishes one event and waits for its JetStream ack; returns the stream sequence (the
-    /// original one when JetStream recognised a duplicate `Nats-Msg-Id`).
-    async fn publish(&self, envelope: &EventEnvelope) -> anyhow::Result<u64> {
-        let subject = self.names.event_subject(&envelope.aggregate_type, &envelope.aggregate_id, &envelope.event_type);
-        let mut headers = HeaderMap::new();
-        headers.insert(MSG_ID_HEADER, envelope.message_id().as_str());
-        if let Some(correlation) = &envelope.metadata.correlation_id {
-            headers.insert(CORRELATION_HEADER, correlation.as_str());
-        }
-        let body = serde_json::to_vec(envelope).context("encoding envelope")?;
-        let ack = timeout(self.config.ack_timeout, async {
-            self.js.publish_with_headers(subject, headers, body.into()).await?.await
-        })
-        .await
-        .context("timed out waiting for the jetstream ack")?
-        .context("publishing to jetstream")?;
-        Ok(ack.sequence)
-    }
 }
 
 /// The error a [`CrashPoint`] produces.
@@ -282,12 +229,11 @@ impl Relay {
 #[error("relay stopped at a crash point")]
 pub struct Crashed;
 
-#[derive(sqlx::FromRow)]
-struct PendingRow {
-    outbox_id: i64,
-    #[sqlx(flatten)]
-    event: EventRow,
-}
+/// The lock connection died during a batch: the batch was rolled back, nothing more was
+/// published.
+#[derive(Debug, thiserror::Error)]
+#[error("relay lost its leadership lock")]
+pub struct LostLeadership;
 
 async fn wait_notification(listener: &mut Option<PgListener>) -> Result<(), sqlx::Error> {
     match listener {
@@ -296,7 +242,9 @@ async fn wait_notification(listener: &mut Option<PgListener>) -> Result<(), sqlx
     }
 }
 
-/// Counts outbox rows not yet published (for health and tests).
+/// Counts outbox rows not yet published nor skipped, stuck ones included (for health and tests).
 pub async fn pending_count(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from event_outbox where published_at is null").fetch_one(pool).await
+    sqlx::query_scalar("select count(*) from event_outbox where published_at is null and skipped_at is null")
+        .fetch_one(pool)
+        .await
 }
