@@ -16,6 +16,7 @@ mod job_queue;
 mod jobs;
 mod login;
 mod metadata;
+mod nats_access;
 mod ownership;
 mod ports;
 mod projects;
