@@ -311,6 +311,20 @@ mod tests {
     }
 
     #[test]
+    fn a_seed_never_shows_in_debug_output_or_errors() {
+        let dir = std::env::temp_dir().join(format!("warp-nk-canary-{}", std::process::id()));
+        let seed = ensure_seed(&dir, NatsUser::Api, false).unwrap();
+        let login = crate::NatsLogin { user: NatsUser::Api, seed: seed.clone() };
+        assert!(!format!("{login:?}").contains(seed.expose_secret()));
+        // A file that holds something else than a seed: the error names the file, not the text.
+        let canary = "SUcanary-not-a-seed-4242";
+        std::fs::write(seed_path(&dir, NatsUser::Api), canary).unwrap();
+        let error = format!("{:#}", read_seed(&dir, NatsUser::Api).unwrap_err());
+        assert!(error.contains("api.nk") && !error.contains(canary), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn the_server_config_lists_public_keys_and_no_seed() {
         let dir = std::env::temp_dir().join(format!("warp-nk-{}", std::process::id()));
         let seed = ensure_seed(&dir, NatsUser::Relay, false).unwrap();
