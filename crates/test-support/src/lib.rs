@@ -161,6 +161,17 @@ impl TestNats {
     }
 }
 
+/// Returns once the server has processed everything `client` (a `test` user connection) sent
+/// before, e.g. a probe's subscription: a message to a fresh subject of its own comes back.
+/// (`flush` only writes the socket; NATS orders the messages of one connection only.)
+pub async fn nats_round_trip(client: &async_nats::Client) {
+    use futures::StreamExt;
+    let subject = format!("warp.test.round-trip.{}", uuid::Uuid::new_v4().simple());
+    let mut echo = client.subscribe(subject.clone()).await.expect("subscribe to the round trip");
+    client.publish(subject, "".into()).await.expect("publish the round trip");
+    tokio::time::timeout(Duration::from_secs(10), echo.next()).await.expect("the round trip comes back");
+}
+
 /// A `nats-server` process of the test's own, with JetStream and a store folder that survives
 /// [`NatsServer::stop`] + [`NatsServer::start_again`]. It knows the same users, with the same
 /// permissions, as the shared test server.

@@ -97,6 +97,13 @@ impl TestApp {
         let config = warp_docker::DockerConfig::new(&self.docker_host, socket);
         let service = warp_docker::DockerService::bind(self.docker_nats.clone(), config).await.expect("bind the docker service");
         tokio::spawn(service.run(self.shutdown.clone()));
+        // The service subscribes on its own connection: NATS orders one connection's messages
+        // only, so wait until a request from the API's connection gets an answer (any answer).
+        let subject = warp_events::subjects::docker_request_subject(&self.docker_host, warp_events::subjects::DOCKER_HEALTH);
+        eventually(CATCH_UP, "the docker service answers the API's connection", || async {
+            self.api_nats.request(subject.clone(), "{}".into()).await.ok().map(|_| ())
+        })
+        .await;
     }
 
     /// Starts the docker service's job runner (deploy, stop, start, remove, quick service)

@@ -241,6 +241,7 @@ async fn a_canary_secret_never_appears_in_logs_events_nats_messages_error_bodies
 
     let app = TestApp::spawn().await;
     let mut nats = app.nats_client.subscribe(format!("{}.>", app.names.subject_prefix)).await.unwrap();
+    warp_test_support::nats_round_trip(&app.nats_client).await;
     let canary = format!("ghp_CANARY{}", Uuid::new_v4().simple());
     let cf_canary = format!("cfCANARY{}", Uuid::new_v4().simple());
     let github = fakes::github().await;
