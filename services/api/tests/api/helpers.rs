@@ -56,10 +56,11 @@ pub struct TestApp {
     pub redactor: Redactor,
     /// This test's NATS connection (the `test` user, for probes) and stream names.
     pub nats_client: async_nats::Client,
-    /// Connections as the API's and the docker service's NATS users (job runners in tests
-    /// run as the docker service, whose runner they stand for).
+    /// Connections as the API's, the docker service's and the cloudflare service's NATS users
+    /// (job runners in tests run as the docker service, whose runner they stand for).
     pub api_nats: async_nats::Client,
     pub docker_nats: async_nats::Client,
+    pub cloudflare_nats: async_nats::Client,
     pub names: NatsNames,
     /// This test's docker host name (unique, so only this test's docker service answers).
     pub docker_host: String,
@@ -166,7 +167,7 @@ impl TestApp {
             ..ConsumerOptions::default()
         };
         let (pool, nats, names, settings, stop) =
-            (self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), self.settings.clone(), self.shutdown.clone());
+            (self.db.pool.clone(), self.cloudflare_nats.clone(), self.names.clone(), self.settings.clone(), self.shutdown.clone());
         tokio::spawn(async move {
             if let Err(error) = warp_cloudflare::run(pool, nats, names, settings, config, options, stop).await {
                 panic!("the cloudflare service failed: {error:#}");
@@ -198,6 +199,7 @@ impl TestApp {
         // Every service connects as its own NATS user, as in production.
         let api_nats = nats.connect_as(NatsUser::Api).await;
         let docker_nats = nats.connect_as(NatsUser::Docker).await;
+        let cloudflare_nats = nats.connect_as(NatsUser::Cloudflare).await;
         let state = warp_api::AppState::new(db.pool.clone(), api_nats.clone(), nats.names.clone(), settings.clone())
             .with_docker_host(docker_host.clone())
             .with_panel_ports([api_port])
@@ -236,6 +238,7 @@ impl TestApp {
             nats_client,
             api_nats,
             docker_nats,
+            cloudflare_nats,
             names: test_names,
             docker_host,
             settings,
