@@ -75,7 +75,7 @@ pub struct NatsArgs {
     #[arg(long = "nats-subject-prefix", env = "WARP_NATS_SUBJECT_PREFIX", default_value = warp_events::subjects::EVENTS_SUBJECT_PREFIX)]
     pub subject_prefix: String,
     /// Folder holding this host's NATS user seeds, one `<user>.nk` file (mode 0600) per service
-    /// the process runs (`api.nk`, `relay.nk`, `read-models.nk`, `docker.nk`). Written by
+    /// the process runs (`api.nk`, `relay.nk`, `read-models.nk`, `docker.nk`, `cloudflare.nk`). Written by
     /// `warp nats-auth`; `make run` uses `.stack/nats/keys`.
     #[arg(long = "nats-keys-dir", env = "WARP_NATS_KEYS_DIR")]
     pub keys_dir: Option<PathBuf>,
