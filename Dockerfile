@@ -20,7 +20,9 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git openssh-client docker.io docker-compose \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --create-home --home-dir /home/warp --shell /usr/sbin/nologin warp
+ && useradd --system --uid 10001 --create-home --home-dir /home/warp --shell /usr/sbin/nologin warp \
+ && install -d -o warp -g warp -m 0755 /var/lib/warp /var/lib/warp/nats-auth \
+ && install -d -o warp -g warp -m 0700 /var/lib/warp/nats-keys
 COPY --from=builder /usr/local/bin/warp /usr/local/bin/warp
 USER warp
 # Inside a container the API must listen on all interfaces to be reachable through a port mapping.

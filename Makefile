@@ -21,8 +21,11 @@ help:
 up:
 	$(STACK) up
 
-run: up
-	. $(ENV) && cargo build --release -p warp && exec target/release/warp all
+# The release binary is built first: stack.sh uses it to write the NATS users' seeds and config.
+run:
+	cargo build --release -p warp
+	WARP_BIN=target/release/warp $(STACK) up
+	. $(ENV) && exec target/release/warp all
 
 test: up
 	. $(ENV) && if cargo nextest --version >/dev/null 2>&1; then \

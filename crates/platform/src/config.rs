@@ -1,6 +1,12 @@
 //! Settings every service shares, read from the environment (or flags, for the CLI).
 
 use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use secrecy::SecretString;
+
+use crate::nats_auth::NatsUser;
 
 /// A database URL. Its `Debug`/`Display` hide the password so it can sit in logged structs.
 #[derive(Clone)]
@@ -68,12 +74,50 @@ pub struct NatsArgs {
     /// Subject prefix of the event stream.
     #[arg(long = "nats-subject-prefix", env = "WARP_NATS_SUBJECT_PREFIX", default_value = warp_events::subjects::EVENTS_SUBJECT_PREFIX)]
     pub subject_prefix: String,
+    /// Folder holding this host's NATS user seeds, one `<user>.nk` file (mode 0600) per service
+    /// the process runs (`api.nk`, `relay.nk`, `read-models.nk`, `docker.nk`, `cloudflare.nk`). Written by
+    /// `warp nats-auth`; `make run` uses `.stack/nats/keys`.
+    #[arg(long = "nats-keys-dir", env = "WARP_NATS_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
 }
 
 impl NatsArgs {
     /// The stream names these settings select.
     pub fn names(&self) -> NatsNames {
         NatsNames { stream: self.stream.clone(), subject_prefix: self.subject_prefix.clone() }
+    }
+
+    /// The login of `user`: its seed read from the keys folder.
+    ///
+    /// # Errors
+    /// When no keys folder is set, or it holds no valid seed for `user`.
+    pub fn login(&self, user: NatsUser) -> anyhow::Result<NatsLogin> {
+        let dir = self.keys_dir.as_deref().with_context(|| {
+            format!(
+                "WARP_NATS_KEYS_DIR is not set: every service connects to NATS as its own user, with the seed in <dir>/{}.nk (written by `warp nats-auth`)",
+                user.name()
+            )
+        })?;
+        Ok(NatsLogin { user, seed: crate::nats_auth::read_seed(dir, user)? })
+    }
+
+    /// Connects to the server as `user` (see [`crate::nats::connect`]).
+    pub async fn connect(&self, user: NatsUser) -> anyhow::Result<async_nats::Client> {
+        crate::nats::connect(&self.nats_url, &self.login(user)?).await
+    }
+}
+
+/// How one service signs in to NATS: its user and that user's nkey seed. `Debug` never shows
+/// the seed.
+#[derive(Clone)]
+pub struct NatsLogin {
+    pub user: NatsUser,
+    pub seed: SecretString,
+}
+
+impl fmt::Debug for NatsLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NatsLogin").field("user", &self.user).field("seed", &"[REDACTED]").finish()
     }
 }
 

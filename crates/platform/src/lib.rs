@@ -10,14 +10,18 @@
 //! - [`secret_key`]: the master key for secrets at rest (`WARP_SECRET_KEY`), weak keys refused.
 //! - [`nats`]: NATS connection and the JetStream stream/consumer definitions from `nats/`,
 //!   applied idempotently at start-up.
+//! - [`nats_auth`]: the NATS user of each service, its permissions, nkey seeds and the
+//!   nats-server `authorization` config rendered from them.
 
 pub mod config;
 pub mod db;
 pub mod nats;
+pub mod nats_auth;
 pub mod redact;
 pub mod secret_key;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{DatabaseArgs, NatsArgs, NatsNames};
+pub use config::{DatabaseArgs, NatsArgs, NatsLogin, NatsNames};
+pub use nats_auth::NatsUser;
 pub use shutdown::Shutdown;

@@ -7,6 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use async_nats::jetstream::{self, consumer, stream};
 
+use secrecy::ExposeSecret;
+
+use crate::config::NatsLogin;
 use crate::NatsNames;
 
 const EVENTS_STREAM_JSON: &str = include_str!("../../../nats/streams/events.json");
@@ -20,17 +23,21 @@ const CONSUMERS_JSON: &[(&str, &str)] = &[
 /// The subject prefix the definitions under `nats/` are written with.
 const DEFAULT_PREFIX: &str = "warp.events";
 
-/// Connects to NATS. Returns at once even when the server is down: the client keeps
-/// reconnecting in the background (commands never need NATS; only publishing and consuming
-/// wait for it).
+/// Connects to NATS as `login`'s user (nkey challenge; client name `warp-<user>`; reply
+/// inboxes under `_INBOX.<user>`, the only inboxes that user may subscribe to). Returns at
+/// once even when the server is down: the client keeps reconnecting in the background
+/// (commands never need NATS; only publishing and consuming wait for it). A refused key shows
+/// up as an authorization error in the log, never with the seed.
 ///
 /// Connection events are logged; a slow consumer (a subscription whose buffer overflowed, so
 /// NATS dropped messages for it) is logged once per subscription, not once per dropped
 /// message.
-pub async fn connect(url: &str, client_name: &str) -> anyhow::Result<async_nats::Client> {
+pub async fn connect(url: &str, login: &NatsLogin) -> anyhow::Result<async_nats::Client> {
     let slow: Arc<Mutex<HashSet<u64>>> = Arc::default();
     async_nats::ConnectOptions::new()
-        .name(client_name)
+        .name(format!("warp-{}", login.user.name()))
+        .nkey(login.seed.expose_secret().to_owned())
+        .custom_inbox_prefix(login.user.inbox_prefix())
         .event_callback(move |event| {
             let slow = slow.clone();
             async move {
@@ -83,15 +90,47 @@ pub fn consumer_config(durable: &str, names: &NatsNames) -> anyhow::Result<consu
 }
 
 /// Creates or updates the event stream and every consumer definition. Idempotent; waits (with
-/// retries, up to `timeout`) for JetStream to answer.
+/// retries, up to `timeout`) for JetStream to answer. Needs a user that may manage the stream
+/// and every consumer (the test user); services use [`ensure_stream`] and
+/// [`ensure_consumers`] for what they own.
 pub async fn apply_definitions(
     js: &jetstream::Context,
     names: &NatsNames,
     timeout: Duration,
 ) -> anyhow::Result<()> {
+    let durables: Vec<&str> = CONSUMERS_JSON.iter().map(|(durable, _)| *durable).collect();
+    retrying(timeout, || async {
+        try_ensure_stream(js, names).await?;
+        try_ensure_consumers(js, names, &durables).await
+    })
+    .await
+}
+
+/// Creates or updates the event stream (the relay's part of the definitions). Idempotent;
+/// retries up to `timeout` while JetStream does not answer.
+pub async fn ensure_stream(js: &jetstream::Context, names: &NatsNames, timeout: Duration) -> anyhow::Result<()> {
+    retrying(timeout, || try_ensure_stream(js, names)).await
+}
+
+/// Creates or updates the durable consumers `durables` (a consumer service's part). The
+/// stream must exist. Idempotent; retries up to `timeout`.
+pub async fn ensure_consumers(
+    js: &jetstream::Context,
+    names: &NatsNames,
+    durables: &[&str],
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    retrying(timeout, || try_ensure_consumers(js, names, durables)).await
+}
+
+async fn retrying<F, Fut>(timeout: Duration, mut attempt: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        match try_apply(js, names).await {
+        match attempt().await {
             Ok(()) => return Ok(()),
             Err(error) if tokio::time::Instant::now() < deadline => {
                 tracing::warn!(error = %format!("{error:#}"), "jetstream not ready, retrying");
@@ -102,12 +141,16 @@ pub async fn apply_definitions(
     }
 }
 
-async fn try_apply(js: &jetstream::Context, names: &NatsNames) -> anyhow::Result<()> {
+async fn try_ensure_stream(js: &jetstream::Context, names: &NatsNames) -> anyhow::Result<()> {
     js.create_or_update_stream(events_stream_config(names)?)
         .await
         .with_context(|| format!("creating stream {}", names.stream))?;
+    Ok(())
+}
+
+async fn try_ensure_consumers(js: &jetstream::Context, names: &NatsNames, durables: &[&str]) -> anyhow::Result<()> {
     let stream = js.get_stream(&names.stream).await.context("reading stream")?;
-    for (durable, _) in CONSUMERS_JSON {
+    for durable in durables {
         stream
             .create_consumer(consumer_config(durable, names)?)
             .await
@@ -132,6 +175,12 @@ mod tests {
         assert_eq!(audit.max_deliver, -1, "the consumer kit decides when a message is poison");
         assert!(consumer_config("nope", &names).is_err());
         let docker = consumer_config("docker-jobs", &names).unwrap();
+        for (durable, _) in CONSUMERS_JSON {
+            assert!(
+                crate::nats_auth::SERVICE_USERS.iter().any(|user| user.consumers().contains(durable)),
+                "consumer {durable} has no NATS user that may read it (nats_auth::NatsUser::consumers)"
+            );
+        }
         assert!(docker.filter_subjects.contains(&"t1.events.project.*.DeploymentRequested".to_owned()), "{:?}", docker.filter_subjects);
     }
 }

@@ -5,9 +5,11 @@
 //!   the current migrations (built once, under an advisory lock, so parallel test processes
 //!   share it safely).
 //! - [`TestNats`]: the shared NATS server (`WARP_NATS_URL`) with a stream name and subject
-//!   prefix unique to the test.
+//!   prefix unique to the test, connected as the `test` user; [`TestNats::connect_as`] gives
+//!   each service under test a connection as its own user (seeds from `WARP_NATS_KEYS_DIR`,
+//!   written by `scripts/stack.sh`).
 //! - [`NatsServer`]: a throwaway `nats-server` process (`WARP_NATS_SERVER_BIN`) that a test can
-//!   stop and restart on the same port and store.
+//!   stop and restart on the same port and store, with the same users and permissions.
 //! - [`eventually`]: poll until a condition holds or fail with a message.
 //! - [`docker`]: the locally built busybox fixture image and self-removing test containers on
 //!   the real Docker Engine.
@@ -36,7 +38,8 @@ use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
-use warp_platform::NatsNames;
+use warp_platform::nats_auth::{self, NatsScope, NatsUser, SERVICE_USERS};
+use warp_platform::{NatsLogin, NatsNames};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with `make test`"))
@@ -108,8 +111,22 @@ async fn ensure_template(admin_url: &str) -> String {
     template
 }
 
+/// The folder of the NATS user seeds of the test stack (`WARP_NATS_KEYS_DIR`).
+pub fn nats_keys_dir() -> PathBuf {
+    PathBuf::from(env("WARP_NATS_KEYS_DIR"))
+}
+
+/// The login of `user` on the test stack's NATS servers.
+pub fn nats_login(user: NatsUser) -> NatsLogin {
+    let seed = nats_auth::read_seed(&nats_keys_dir(), user)
+        .unwrap_or_else(|error| panic!("{error:#}: run the tests with `make test` (scripts/stack.sh writes the seeds)"));
+    NatsLogin { user, seed }
+}
+
 /// The shared NATS server with names unique to this test.
 pub struct TestNats {
+    /// Connected as the `test` user, which may do anything: for the test's own setup and
+    /// probes. Hand services [`TestNats::connect_as`] connections instead.
     pub client: async_nats::Client,
     pub js: async_nats::jetstream::Context,
     pub names: NatsNames,
@@ -126,9 +143,14 @@ impl TestNats {
     pub async fn at(url: &str) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let names = NatsNames { stream: format!("T_{id}"), subject_prefix: format!("t{id}.events") };
-        let client = warp_platform::nats::connect(url, "warp-test").await.expect("connect to nats");
+        let client = warp_platform::nats::connect(url, &nats_login(NatsUser::Test)).await.expect("connect to nats");
         let js = async_nats::jetstream::new(client.clone());
         Self { client, js, names, url: url.to_owned() }
+    }
+
+    /// A connection to this server as `user`, with that user's permissions only.
+    pub async fn connect_as(&self, user: NatsUser) -> async_nats::Client {
+        warp_platform::nats::connect(&self.url, &nats_login(user)).await.expect("connect to nats")
     }
 
     /// Creates this test's stream and consumers.
@@ -139,20 +161,41 @@ impl TestNats {
     }
 }
 
+/// Returns once the server has processed everything `client` (a `test` user connection) sent
+/// before, e.g. a probe's subscription: a message to a fresh subject of its own comes back.
+/// (`flush` only writes the socket; NATS orders the messages of one connection only.)
+pub async fn nats_round_trip(client: &async_nats::Client) {
+    use futures::StreamExt;
+    let subject = format!("warp.test.round-trip.{}", uuid::Uuid::new_v4().simple());
+    let mut echo = client.subscribe(subject.clone()).await.expect("subscribe to the round trip");
+    client.publish(subject, "".into()).await.expect("publish the round trip");
+    tokio::time::timeout(Duration::from_secs(10), echo.next()).await.expect("the round trip comes back");
+}
+
 /// A `nats-server` process of the test's own, with JetStream and a store folder that survives
-/// [`NatsServer::stop`] + [`NatsServer::start_again`].
+/// [`NatsServer::stop`] + [`NatsServer::start_again`]. It knows the same users, with the same
+/// permissions, as the shared test server.
 pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     store: PathBuf,
+    config: PathBuf,
 }
 
 impl NatsServer {
     /// Starts `WARP_NATS_SERVER_BIN` on a free port and waits until it accepts connections.
     pub async fn start() -> Self {
         let port = free_port();
-        let store = std::env::temp_dir().join(format!("warp-nats-{}", uuid::Uuid::new_v4().simple()));
-        let mut server = Self { child: None, port, store };
+        let root = std::env::temp_dir().join(format!("warp-nats-{}", uuid::Uuid::new_v4().simple()));
+        let (store, config) = (root.join("store"), root.join("auth.conf"));
+        std::fs::create_dir_all(&root).expect("create the nats-server folder");
+        let users: Vec<_> = SERVICE_USERS
+            .iter()
+            .chain([&NatsUser::Test])
+            .map(|user| (*user, nats_auth::public_key(&nats_login(*user).seed).expect("a valid seed")))
+            .collect();
+        std::fs::write(&config, nats_auth::server_config(&users, &NatsScope::test_server())).expect("write auth.conf");
+        let mut server = Self { child: None, port, store, config };
         server.start_again().await;
         server
     }
@@ -165,6 +208,8 @@ impl NatsServer {
     /// Starts the server again on the same port and store.
     pub async fn start_again(&mut self) {
         let child = Command::new(env("WARP_NATS_SERVER_BIN"))
+            .arg("-c")
+            .arg(&self.config)
             .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
             .arg(&self.store)
             .stdout(Stdio::null())
@@ -190,7 +235,9 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.store);
+        if let Some(root) = self.store.parent() {
+            let _ = std::fs::remove_dir_all(root);
+        }
     }
 }
 

@@ -36,7 +36,6 @@ pub mod tunnel;
 pub mod writer;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -117,8 +116,9 @@ pub async fn run(
     options: ConsumerOptions,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    // The relay creates the stream; the consumer kit creates the `cloudflare` consumer when it
+    // subscribes (this service's NATS user may manage nothing else).
     let js = async_nats::jetstream::new(client.clone());
-    nats::apply_definitions(&js, &names, Duration::from_secs(60)).await?;
     let runner_config = config.runner.clone();
     let svc = Arc::new(Services::new(pool.clone(), client.clone(), settings.clone(), config));
     let config = nats::consumer_config("cloudflare", &names)?;

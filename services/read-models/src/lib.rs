@@ -11,8 +11,6 @@
 
 pub mod handlers;
 
-use std::time::Duration;
-
 use sqlx::PgPool;
 use warp_consumer_kit::{Consumer, ConsumerOptions};
 use warp_platform::{nats, NatsNames, Shutdown};
@@ -25,8 +23,9 @@ pub async fn run(
     options: ConsumerOptions,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    // The relay creates the stream; each consumer creates (or updates) itself whenever it
+    // subscribes, retrying until the stream exists.
     let js = async_nats::jetstream::new(client);
-    nats::apply_definitions(&js, &names, Duration::from_secs(60)).await?;
     let audit = Consumer::new(
         pool.clone(),
         js.clone(),

@@ -41,6 +41,7 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let js = async_nats::jetstream::new(client);
-    nats::apply_definitions(&js, &names, Duration::from_secs(60)).await?;
+    // The relay owns the stream; each consumer service creates its own consumers.
+    nats::ensure_stream(&js, &names, Duration::from_secs(60)).await?;
     Relay::new(pool, js, names, args.config()).run(shutdown).await
 }

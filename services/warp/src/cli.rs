@@ -88,8 +88,28 @@ pub enum Command {
         #[command(flatten)]
         cloudflare: warp_cloudflare::CloudflareArgs,
     },
-    /// Apply database migrations and JetStream definitions, then exit.
+    /// Apply database migrations and JetStream definitions, then exit. The stream is applied
+    /// as the relay's NATS user, each consumer as its owner's (users whose key is missing here
+    /// are skipped: their service creates its consumers when it starts).
     Migrate,
+    /// Write the nats-server authorization config (one nkey user per service, with its
+    /// permissions) and create the missing user seeds in WARP_NATS_KEYS_DIR (mode 0600).
+    /// Needs neither a database nor a running server.
+    NatsAuth {
+        /// Where to write the nats-server config (public keys and permissions only; include it
+        /// from the server's config or pass it with `-c`).
+        #[arg(long)]
+        config_out: std::path::PathBuf,
+        /// Replace every seed with a new one. Then reload the server (`nats-server --signal
+        /// reload`, or SIGHUP) and restart the services.
+        #[arg(long)]
+        rotate: bool,
+        /// The shared test server's variant: the same table over any stream and any
+        /// `<token>.events` prefix (tests use names of their own), plus a `test` user that may
+        /// do anything. Never for production.
+        #[arg(long)]
+        test_server: bool,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]

@@ -6,6 +6,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use warp_consumer_kit::ConsumerOptions;
 use warp_domain::validate::GithubLogin;
+use warp_platform::nats_auth::{self, NatsScope, NatsUser, SERVICE_USERS};
 use warp_platform::{db, nats, shutdown, Shutdown};
 use warp_store::tokens::{self, Role};
 
@@ -15,11 +16,14 @@ use crate::cli::{ApiArgs, AuditAction, Cli, Command, TokenAction};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Schema { out } => return write_schema(out),
+        Command::NatsAuth { config_out, rotate, test_server } => {
+            return write_nats_auth(&cli.nats, config_out, *rotate, *test_server)
+        }
         // A Docker host's agent needs NATS and its engine only; with a database it also runs
         // the host's deploy jobs.
         Command::Docker { host, socket, jobs } => {
             let mut config = warp_docker::DockerConfig::from_args(host, socket)?;
-            let client = nats::connect(&cli.nats.nats_url, "warp-docker").await?;
+            let client = cli.nats.connect(NatsUser::Docker).await?;
             let stop = shutdown::on_signals();
             if cli.database.database_url.is_none() {
                 tracing::warn!("WARP_DATABASE_URL is not set: this docker service answers reads only and runs no deploy jobs");
@@ -47,21 +51,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Api(api) => {
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
-            let client = nats::connect(&cli.nats.nats_url, "warp-api").await?;
+            let client = cli.nats.connect(NatsUser::Api).await?;
             let ports = panel_ports(&cli.database, &cli.nats, &api);
             serve_api(pool, client, names, settings, &api, ports, shutdown::on_signals()).await
         }
         Command::Relay(relay) => {
-            let client = nats::connect(&cli.nats.nats_url, "warp-relay").await?;
+            let client = cli.nats.connect(NatsUser::Relay).await?;
             warp_relay::run(pool, client, names, &relay, shutdown::on_signals()).await
         }
         Command::ReadModels { action: None } => {
-            let client = nats::connect(&cli.nats.nats_url, "warp-read-models").await?;
+            let client = cli.nats.connect(NatsUser::ReadModels).await?;
             warp_read_models::run(pool, client, names, ConsumerOptions::default(), shutdown::on_signals()).await
         }
         Command::Cloudflare { host, args } => {
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
-            let client = nats::connect(&cli.nats.nats_url, "warp-cloudflare").await?;
+            let client = cli.nats.connect(NatsUser::Cloudflare).await?;
             let config = warp_cloudflare::CloudflareConfig::from_args(&args, &host.host_name);
             warp_cloudflare::run(pool, client, names, settings, config, ConsumerOptions::default(), shutdown::on_signals()).await
         }
@@ -79,24 +83,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut docker = warp_docker::DockerConfig::from_args(&api.docker, &docker_socket)?;
             docker.redactor = settings.redactor().clone();
             let job_config = warp_docker::JobsConfig::from_args(&docker, &jobs);
-            let client = nats::connect(&cli.nats.nats_url, "warp").await?;
+            // One connection per service, each as its own NATS user: `warp all` has exactly
+            // the rights of the services run apart.
+            let api_nats = cli.nats.connect(NatsUser::Api).await?;
+            let relay_nats = cli.nats.connect(NatsUser::Relay).await?;
+            let read_models_nats = cli.nats.connect(NatsUser::ReadModels).await?;
+            let docker_nats = cli.nats.connect(NatsUser::Docker).await?;
+            let cloudflare_nats = cli.nats.connect(NatsUser::Cloudflare).await?;
             let stop = shutdown::on_signals();
             // When one service stops (an error, or shutdown), stop the others too.
-            let (a, r, p, d, j, c) = tokio::join!(
+            let (a, r, p, c, d, j) = tokio::join!(
                 stop_all_after(
                     stop.clone(),
-                    serve_api(pool.clone(), client.clone(), names.clone(), settings.clone(), &api, panel_ports(&cli.database, &cli.nats, &api), stop.clone())
+                    serve_api(pool.clone(), api_nats, names.clone(), settings.clone(), &api, panel_ports(&cli.database, &cli.nats, &api), stop.clone())
                 ),
-                stop_all_after(stop.clone(), warp_relay::run(pool.clone(), client.clone(), names.clone(), &relay, stop.clone())),
+                stop_all_after(stop.clone(), warp_relay::run(pool.clone(), relay_nats, names.clone(), &relay, stop.clone())),
                 stop_all_after(
                     stop.clone(),
-                    warp_read_models::run(pool.clone(), client.clone(), names.clone(), ConsumerOptions::default(), stop.clone())
+                    warp_read_models::run(pool.clone(), read_models_nats, names.clone(), ConsumerOptions::default(), stop.clone())
                 ),
                 stop_all_after(
                     stop.clone(),
                     warp_cloudflare::run(
                         pool.clone(),
-                        client.clone(),
+                        cloudflare_nats,
                         names.clone(),
                         settings.clone(),
                         cloudflare,
@@ -104,16 +114,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         stop.clone()
                     )
                 ),
-                stop_all_after(stop.clone(), warp_docker::run(client.clone(), docker.clone(), stop.clone())),
-                stop_all_after(stop.clone(), warp_docker::run_jobs(pool, client, names, settings, &docker, job_config, stop.clone())),
+                stop_all_after(stop.clone(), warp_docker::run(docker_nats.clone(), docker.clone(), stop.clone())),
+                stop_all_after(
+                    stop.clone(),
+                    warp_docker::run_jobs(pool, docker_nats, names, settings, &docker, job_config, stop.clone())
+                ),
             );
-            a.and(r).and(p).and(d).and(j).and(c)
+            a.and(r).and(p).and(c).and(d).and(j)
         }
         Command::Migrate => {
-            let client = nats::connect(&cli.nats.nats_url, "warp-migrate").await?;
-            let js = async_nats::jetstream::new(client);
-            nats::apply_definitions(&js, &names, Duration::from_secs(30)).await?;
-            println!("database migrated; jetstream stream {} and consumers applied", names.stream);
+            let relay = async_nats::jetstream::new(cli.nats.connect(NatsUser::Relay).await?);
+            nats::ensure_stream(&relay, &names, Duration::from_secs(30)).await?;
+            println!("database migrated; jetstream stream {} applied", names.stream);
+            for user in SERVICE_USERS.into_iter().filter(|user| !user.consumers().is_empty()) {
+                match cli.nats.login(user) {
+                    Ok(login) => {
+                        let js = async_nats::jetstream::new(nats::connect(&cli.nats.nats_url, &login).await?);
+                        nats::ensure_consumers(&js, &names, user.consumers(), Duration::from_secs(30)).await?;
+                        println!("consumers {} applied as NATS user {}", user.consumers().join(", "), user.name());
+                    }
+                    Err(error) => eprintln!("consumers {} skipped: {error:#}", user.consumers().join(", ")),
+                }
+            }
             Ok(())
         }
         Command::Token { action } => token(&pool, action).await,
@@ -141,7 +163,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("{} dead letter(s)", letters.len());
             Ok(())
         }
-        Command::Schema { .. } | Command::Docker { .. } => unreachable!("handled above"),
+        Command::Schema { .. } | Command::Docker { .. } | Command::NatsAuth { .. } => unreachable!("handled above"),
     }
 }
 
@@ -221,6 +243,39 @@ async fn token(pool: &PgPool, action: TokenAction) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `warp nats-auth`: seeds for every user (created when missing, or all new with `rotate`),
+/// then the server config listing their public keys.
+fn write_nats_auth(
+    args: &warp_platform::NatsArgs,
+    config_out: &std::path::Path,
+    rotate: bool,
+    test_server: bool,
+) -> anyhow::Result<()> {
+    let dir = args.keys_dir.as_deref().context("set WARP_NATS_KEYS_DIR (or --nats-keys-dir): the folder for the user seeds")?;
+    let (scope, users) = if test_server {
+        (NatsScope::test_server(), [SERVICE_USERS.as_slice(), &[NatsUser::Test]].concat())
+    } else {
+        (NatsScope::exact(&args.names()), SERVICE_USERS.to_vec())
+    };
+    let mut keys = Vec::new();
+    for user in users {
+        let seed = nats_auth::ensure_seed(dir, user, rotate)?;
+        keys.push((user, nats_auth::public_key(&seed)?));
+    }
+    let config = nats_auth::server_config(&keys, &scope);
+    let tmp = config_out.with_extension("tmp");
+    std::fs::write(&tmp, config).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, config_out).with_context(|| format!("writing {}", config_out.display()))?;
+    eprintln!(
+        "wrote {} ({} users); seeds in {}{}",
+        config_out.display(),
+        keys.len(),
+        dir.display(),
+        if rotate { " (all new: reload the server and restart the services)" } else { "" }
+    );
+    Ok(())
 }
 
 fn write_schema(out: &std::path::Path) -> anyhow::Result<()> {

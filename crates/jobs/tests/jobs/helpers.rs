@@ -18,7 +18,7 @@ use warp_events::{EventMetadata, JobInput};
 use warp_jobs::process::ProcessSpec;
 use warp_jobs::{Executor, JobContext, JobFailure, Runner, RunnerConfig};
 use warp_platform::redact::Redactor;
-use warp_platform::Shutdown;
+use warp_platform::{NatsUser, Shutdown};
 use warp_store::event_store::{self, JobCqrs};
 use warp_store::projections::jobs::{self, JobView};
 use warp_test_support::{eventually, TestDb, TestNats};
@@ -28,6 +28,8 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub struct Harness {
     pub db: TestDb,
     pub nats: TestNats,
+    /// The job runners' connection: the docker service's NATS user (runners run in it).
+    pub runner_nats: async_nats::Client,
     pub cqrs: JobCqrs,
     pub redactor: Redactor,
     pub shutdown: Shutdown,
@@ -43,7 +45,7 @@ impl Harness {
     /// Database, stream, relay and the read-model service.
     pub async fn new() -> Self {
         let h = Self::bare().await;
-        h.start_pipeline();
+        h.start_pipeline().await;
         h
     }
 
@@ -53,15 +55,16 @@ impl Harness {
         let nats = TestNats::new().await;
         nats.apply_definitions().await;
         let cqrs = event_store::job_cqrs(db.pool.clone());
-        Self { db, nats, cqrs, redactor: Redactor::default(), shutdown: Shutdown::new() }
+        let runner_nats = nats.connect_as(NatsUser::Docker).await;
+        Self { db, nats, runner_nats, cqrs, redactor: Redactor::default(), shutdown: Shutdown::new() }
     }
 
     /// Starts the relay and the read-model service.
-    pub fn start_pipeline(&self) {
+    pub async fn start_pipeline(&self) {
         let (db, nats, shutdown) = (&self.db, &self.nats, &self.shutdown);
         let relay = warp_store::relay::Relay::new(
             db.pool.clone(),
-            nats.js.clone(),
+            async_nats::jetstream::new(nats.connect_as(NatsUser::Relay).await),
             nats.names.clone(),
             warp_store::relay::RelayConfig { poll_interval: Duration::from_millis(100), ..Default::default() },
         );
@@ -75,7 +78,8 @@ impl Harness {
             reconnect_delay: Duration::from_millis(100),
             ..ConsumerOptions::default()
         };
-        tokio::spawn(warp_read_models::run(db.pool.clone(), nats.client.clone(), nats.names.clone(), options, shutdown.clone()));
+        let client = nats.connect_as(NatsUser::ReadModels).await;
+        tokio::spawn(warp_read_models::run(db.pool.clone(), client, nats.names.clone(), options, shutdown.clone()));
     }
 
     pub fn config(worker: &str) -> RunnerConfig {
@@ -91,7 +95,7 @@ impl Harness {
 
     /// A runner whose every job type runs `executor`, stopped by `stop`.
     pub fn spawn_runner<E: TestExecutor>(&self, worker: &str, executor: E, stop: Shutdown) -> JoinHandle<anyhow::Result<()>> {
-        let runner = Runner::new(self.db.pool.clone(), self.nats.client.clone(), self.redactor.clone(), Self::config(worker));
+        let runner = Runner::new(self.db.pool.clone(), self.runner_nats.clone(), self.redactor.clone(), Self::config(worker));
         tokio::spawn(Arc::new(every_type(runner, executor)).run(stop))
     }
 

@@ -249,7 +249,8 @@ const WORKER_DB_ENV: &str = "WARP_TEST_WORKER_DATABASE_URL";
 async fn worker_process() {
     let Ok(url) = std::env::var(WORKER_DB_ENV) else { return };
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let nats = warp_platform::nats::connect(&std::env::var("WARP_NATS_URL").unwrap(), "warp-test-worker").await.unwrap();
+    let login = warp_test_support::nats_login(warp_platform::NatsUser::Docker);
+    let nats = warp_platform::nats::connect(&std::env::var("WARP_NATS_URL").unwrap(), &login).await.unwrap();
     let script = Script("sleep 300 & echo $! > \"$PID_FILE\"; echo started; wait");
     let runner = helpers::every_type(
         warp_jobs::Runner::new(pool, nats, warp_platform::redact::Redactor::default(), Harness::config("doomed")),

@@ -409,6 +409,7 @@ async fn a_deploy_env_canary_never_leaves_the_env_file_even_when_the_failed_depl
     let t = Deploys::start().await;
     let canary = format!("canary-{}", Uuid::new_v4().simple());
     let mut live = t.app.nats_client.subscribe(">").await.unwrap();
+    warp_test_support::nats_round_trip(&t.app.nats_client).await;
     let folder = t.folder("leaky");
     // Compose interpolates the secret into an image name that does not exist, so compose's
     // own error output contains it.

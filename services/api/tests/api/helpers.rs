@@ -9,7 +9,7 @@ use uuid::Uuid;
 use warp_consumer_kit::ConsumerOptions;
 use warp_platform::redact::Redactor;
 use warp_platform::secret_key::SecretKey;
-use warp_platform::{NatsNames, Shutdown};
+use warp_platform::{NatsNames, NatsUser, Shutdown};
 use warp_store::settings::SettingsStore;
 use warp_relay::RelayArgs;
 use warp_store::tokens::{self, Role};
@@ -54,8 +54,13 @@ pub struct TestApp {
     pub key: SecretKey,
     /// The redactor the settings store registers secrets with.
     pub redactor: Redactor,
-    /// This test's NATS connection and stream names.
+    /// This test's NATS connection (the `test` user, for probes) and stream names.
     pub nats_client: async_nats::Client,
+    /// Connections as the API's, the docker service's and the cloudflare service's NATS users
+    /// (job runners in tests run as the docker service, whose runner they stand for).
+    pub api_nats: async_nats::Client,
+    pub docker_nats: async_nats::Client,
+    pub cloudflare_nats: async_nats::Client,
     pub names: NatsNames,
     /// This test's docker host name (unique, so only this test's docker service answers).
     pub docker_host: String,
@@ -91,8 +96,15 @@ impl TestApp {
     /// Starts a docker service for this app's docker host on the engine at `socket`.
     pub async fn start_docker_service(&self, socket: &str) {
         let config = warp_docker::DockerConfig::new(&self.docker_host, socket);
-        let service = warp_docker::DockerService::bind(self.nats_client.clone(), config).await.expect("bind the docker service");
+        let service = warp_docker::DockerService::bind(self.docker_nats.clone(), config).await.expect("bind the docker service");
         tokio::spawn(service.run(self.shutdown.clone()));
+        // The service subscribes on its own connection: NATS orders one connection's messages
+        // only, so wait until a request from the API's connection gets an answer (any answer).
+        let subject = warp_events::subjects::docker_request_subject(&self.docker_host, warp_events::subjects::DOCKER_HEALTH);
+        eventually(CATCH_UP, "the docker service answers the API's connection", || async {
+            self.api_nats.request(subject.clone(), "{}".into()).await.ok().map(|_| ())
+        })
+        .await;
     }
 
     /// Starts the docker service's job runner (deploy, stop, start, remove, quick service)
@@ -112,7 +124,7 @@ impl TestApp {
         jobs.runner.cancel_poll = Duration::from_millis(100);
         jobs.runner.kill_grace = Duration::from_secs(3);
         jobs.runner.recovery_interval = Duration::from_millis(500);
-        let (pool, nats, settings) = (self.db.pool.clone(), self.nats_client.clone(), self.settings.clone());
+        let (pool, nats, settings) = (self.db.pool.clone(), self.docker_nats.clone(), self.settings.clone());
         let names = self.names.clone();
         tokio::spawn(async move {
             if let Err(error) = warp_docker::run_jobs(pool, nats, names, settings, &config, jobs, stop).await {
@@ -123,7 +135,7 @@ impl TestApp {
 
     /// Starts only the docker service's event handlers (no job runs).
     pub fn start_docker_handlers(&self) {
-        let (pool, nats, names, stop) = (self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), self.shutdown.clone());
+        let (pool, nats, names, stop) = (self.db.pool.clone(), self.docker_nats.clone(), self.names.clone(), self.shutdown.clone());
         tokio::spawn(warp_docker::run_handlers(pool, nats, names, "test-handlers".into(), stop));
     }
 
@@ -155,7 +167,7 @@ impl TestApp {
             ..ConsumerOptions::default()
         };
         let (pool, nats, names, settings, stop) =
-            (self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), self.settings.clone(), self.shutdown.clone());
+            (self.db.pool.clone(), self.cloudflare_nats.clone(), self.names.clone(), self.settings.clone(), self.shutdown.clone());
         tokio::spawn(async move {
             if let Err(error) = warp_cloudflare::run(pool, nats, names, settings, config, options, stop).await {
                 panic!("the cloudflare service failed: {error:#}");
@@ -184,7 +196,11 @@ impl TestApp {
         let redactor = Redactor::default();
         let settings = SettingsStore::open(db.pool.clone(), &key, redactor.clone()).await.expect("open the settings store");
         let docker_host = format!("t{}", Uuid::new_v4().simple());
-        let state = warp_api::AppState::new(db.pool.clone(), nats.client.clone(), nats.names.clone(), settings.clone())
+        // Every service connects as its own NATS user, as in production.
+        let api_nats = nats.connect_as(NatsUser::Api).await;
+        let docker_nats = nats.connect_as(NatsUser::Docker).await;
+        let cloudflare_nats = nats.connect_as(NatsUser::Cloudflare).await;
+        let state = warp_api::AppState::new(db.pool.clone(), api_nats.clone(), nats.names.clone(), settings.clone())
             .with_docker_host(docker_host.clone())
             .with_panel_ports([api_port])
             .with_login_options(LOGIN_OPTIONS.clone());
@@ -193,7 +209,7 @@ impl TestApp {
 
         if relay {
             let relay = RelayArgs { batch_size: 64, poll_ms: 50 };
-            let (pool, client, names, stop) = (db.pool.clone(), nats.client.clone(), nats.names.clone(), shutdown.clone());
+            let (pool, client, names, stop) = (db.pool.clone(), nats.connect_as(NatsUser::Relay).await, nats.names.clone(), shutdown.clone());
             tokio::spawn(async move { warp_relay::run(pool, client, names, &relay, stop).await });
         }
 
@@ -203,7 +219,7 @@ impl TestApp {
             reconnect_delay: Duration::from_millis(100),
             ..ConsumerOptions::default()
         };
-        let (pool, client, names) = (db.pool.clone(), nats.client.clone(), nats.names.clone());
+        let (pool, client, names) = (db.pool.clone(), nats.connect_as(NatsUser::ReadModels).await, nats.names.clone());
         if projections {
             tokio::spawn(warp_read_models::run(pool, client, names, options, shutdown.clone()));
         }
@@ -211,7 +227,23 @@ impl TestApp {
         let admin = create_token(&db, "alice-admin", Role::Admin).await;
         let member = create_token(&db, "bob-member", Role::Member).await;
         let client = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap();
-        Self { address, client, db, admin, member, key, redactor, nats_client, names: test_names, docker_host, settings, shutdown }
+        Self {
+            address,
+            client,
+            db,
+            admin,
+            member,
+            key,
+            redactor,
+            nats_client,
+            api_nats,
+            docker_nats,
+            cloudflare_nats,
+            names: test_names,
+            docker_host,
+            settings,
+            shutdown,
+        }
     }
 
     /// The token that stops every task of this app (for in-process workers).
@@ -404,7 +436,7 @@ impl TestApp {
         let settings = SettingsStore::open(self.db.pool.clone(), key, Redactor::default()).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = format!("http://{}", listener.local_addr()?);
-        let state = warp_api::AppState::new(self.db.pool.clone(), self.nats_client.clone(), self.names.clone(), settings);
+        let state = warp_api::AppState::new(self.db.pool.clone(), self.api_nats.clone(), self.names.clone(), settings);
         tokio::spawn(warp_api::serve_on(state, listener, self.shutdown.clone()));
         Ok(address)
     }

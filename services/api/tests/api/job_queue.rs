@@ -60,7 +60,7 @@ async fn a_hundred_commands_sent_one_at_a_time_while_jobs_write_to_the_project_n
         poll_interval: Duration::from_millis(50),
         ..Default::default()
     };
-    let runner = Runner::new(app.db.pool.clone(), app.nats_client.clone(), app.redactor.clone(), config)
+    let runner = Runner::new(app.db.pool.clone(), app.docker_nats.clone(), app.redactor.clone(), config)
         .register(InstantDeploy(projects.clone()))
         .register(ChattyStop(projects));
     tokio::spawn(Arc::new(runner).run(app.shutdown()));

@@ -32,7 +32,7 @@ impl Executor for Script {
 
 fn start_runner(app: &TestApp, script: &'static str) {
     let config = RunnerConfig { worker: "test-worker".into(), poll_interval: Duration::from_millis(100), ..Default::default() };
-    let runner = Runner::new(app.db.pool.clone(), app.nats_client.clone(), app.redactor.clone(), config).register(Script(script));
+    let runner = Runner::new(app.db.pool.clone(), app.docker_nats.clone(), app.redactor.clone(), config).register(Script(script));
     tokio::spawn(Arc::new(runner).run(app.shutdown()));
 }
 

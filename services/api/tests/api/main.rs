@@ -18,6 +18,7 @@ mod jobs;
 mod load;
 mod login;
 mod metadata;
+mod nats_access;
 mod ownership;
 mod ports;
 mod projects;

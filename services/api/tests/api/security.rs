@@ -241,6 +241,7 @@ async fn a_canary_secret_never_appears_in_logs_events_nats_messages_error_bodies
 
     let app = TestApp::spawn().await;
     let mut nats = app.nats_client.subscribe(format!("{}.>", app.names.subject_prefix)).await.unwrap();
+    warp_test_support::nats_round_trip(&app.nats_client).await;
     let canary = format!("ghp_CANARY{}", Uuid::new_v4().simple());
     let cf_canary = format!("cfCANARY{}", Uuid::new_v4().simple());
     let github = fakes::github().await;
@@ -303,6 +304,7 @@ async fn the_cloudflare_token_never_appears_in_job_logs_events_errors_logs_or_tu
     let (app, fake) = crate::tunnel::app_with_tunnel_token(&canary, 0, json!({})).await;
     let mut nats = app.nats_client.subscribe(format!("{}.>", app.names.subject_prefix)).await.unwrap();
     let mut job_logs = app.nats_client.subscribe("warp.logs.job.>".to_owned()).await.unwrap();
+    warp_test_support::nats_round_trip(&app.nats_client).await;
     let mut seen = Vec::new();
 
     let good = crate::tunnel::project(&app, "shop", "shop").await;

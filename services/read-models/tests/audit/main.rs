@@ -104,7 +104,7 @@ async fn rebuilding_the_audit_trail_reproduces_the_live_projection_row_for_row()
     let cqrs = warp_store::event_store::project_cqrs(h.db.pool.clone());
     let relay = warp_store::relay::Relay::new(
         h.db.pool.clone(),
-        h.nats.js.clone(),
+        async_nats::jetstream::new(h.nats.connect_as(warp_platform::NatsUser::Relay).await),
         h.nats.names.clone(),
         warp_store::relay::RelayConfig { poll_interval: Duration::from_millis(100), ..Default::default() },
     );
@@ -114,7 +114,7 @@ async fn rebuilding_the_audit_trail_reproduces_the_live_projection_row_for_row()
     });
     tokio::spawn(warp_read_models::run(
         h.db.pool.clone(),
-        h.nats.client.clone(),
+        h.nats.connect_as(warp_platform::NatsUser::ReadModels).await,
         h.nats.names.clone(),
         helpers::fast_options(),
         h.shutdown.clone(),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use warp_consumer_kit::ConsumerOptions;
 use warp_domain::ProjectCommand;
 use warp_events::EventMetadata;
-use warp_platform::{NatsNames, Shutdown};
+use warp_platform::{NatsNames, NatsUser, Shutdown};
 use warp_store::event_store::{self, ProjectCqrs};
 use warp_store::relay::{Relay, RelayConfig};
 use warp_test_support::{eventually, TestDb, TestNats};
@@ -19,6 +19,8 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub struct Harness {
     pub db: TestDb,
     pub nats: TestNats,
+    /// JetStream as the relay's NATS user.
+    pub relay_js: async_nats::jetstream::Context,
     pub cqrs: ProjectCqrs,
     pub shutdown: Shutdown,
 }
@@ -38,7 +40,8 @@ impl Harness {
     pub async fn with_nats(nats: TestNats) -> Self {
         let db = TestDb::new().await;
         let cqrs = event_store::project_cqrs(db.pool.clone());
-        Self { db, nats, cqrs, shutdown: Shutdown::new() }
+        let relay_js = async_nats::jetstream::new(nats.connect_as(NatsUser::Relay).await);
+        Self { db, nats, relay_js, cqrs, shutdown: Shutdown::new() }
     }
 
     pub fn relay_config() -> RelayConfig {
@@ -52,7 +55,7 @@ impl Harness {
 
     /// A relay task stopped by `stop` (or the harness shutdown).
     pub fn spawn_relay(&self, config: RelayConfig, stop: Shutdown) -> JoinHandle<anyhow::Result<()>> {
-        let relay = Relay::new(self.db.pool.clone(), self.nats.js.clone(), self.nats.names.clone(), config);
+        let relay = Relay::new(self.db.pool.clone(), self.relay_js.clone(), self.nats.names.clone(), config);
         tokio::spawn(async move { relay.run(stop).await })
     }
 
@@ -64,14 +67,12 @@ impl Harness {
             reconnect_delay: Duration::from_millis(100),
             ..ConsumerOptions::default()
         };
-        let run = warp_read_models::run(
-            self.db.pool.clone(),
-            self.nats.client.clone(),
-            self.nats.names.clone(),
-            options,
-            self.shutdown.clone(),
-        );
-        tokio::spawn(run)
+        let (pool, names, stop) = (self.db.pool.clone(), self.nats.names.clone(), self.shutdown.clone());
+        let url = self.nats.url.clone();
+        tokio::spawn(async move {
+            let client = warp_platform::nats::connect(&url, &warp_test_support::nats_login(NatsUser::ReadModels)).await?;
+            warp_read_models::run(pool, client, names, options, stop).await
+        })
     }
 
     /// Creates a project through the aggregate; returns its id.
