@@ -33,6 +33,9 @@ use report::{Better, Report, Row};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // reqwest is built without a default TLS provider in this workspace; the bench only
+    // speaks plain HTTP on loopback, but building a client needs one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let knobs = Knobs::from_env();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let mut report = Report { cores, started_at: chrono::Utc::now().to_rfc3339(), settings: knobs.to_json(), ..Report::default() };
