@@ -37,9 +37,11 @@ pub async fn append_copies(pool: &PgPool, template: Uuid, projects: usize) -> an
     while left > 0 {
         let chunk = left.min(10_000);
         sqlx::query(
-            "insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+            // `materialized`: one id per project, not one per joined row.
+            "with ids as materialized (select gen_random_uuid() as id, g from generate_series(1, $1) as g)
+             insert into events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
              select 'project', ids.id::text, t.sequence, t.event_type, t.event_version, t.payload, t.metadata
-               from (select gen_random_uuid() as id, g from generate_series(1, $1) as g) as ids
+               from ids
               cross join (select sequence, event_type, event_version, payload, metadata
                             from events where aggregate_type = 'project' and aggregate_id = $2) as t
               order by ids.g, t.sequence",

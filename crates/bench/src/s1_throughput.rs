@@ -104,13 +104,17 @@ async fn template(pool: &PgPool) -> anyhow::Result<Template> {
 /// per transaction, from `concurrency` connections for `window`.
 async fn insert_rate(pool: &PgPool, template: &Template, concurrency: usize, window: Duration) -> anyhow::Result<f64> {
     sqlx::query("create table if not exists bench_raw_events (like events including all)").execute(pool).await?;
+    // Connections are opened before the clock starts, as the panel's pool already is.
+    let mut connections = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        connections.push(pool.acquire().await?);
+    }
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + window;
-    let workers = (0..concurrency).map(|_| {
-        let (pool, done, template) = (pool.clone(), done.clone(), template.clone());
+    let workers = connections.into_iter().map(|mut connection| {
+        let (done, template) = (done.clone(), template.clone());
         async move {
-            let mut connection = pool.acquire().await?;
             while Instant::now() < deadline {
                 sqlx::query(
                     "insert into bench_raw_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
