@@ -16,6 +16,8 @@ pub struct Knobs {
     /// `WARP_BENCH_CATCHUP_EVENTS`: events appended while the read models are stopped (default
     /// 100000, scenario 3).
     pub catch_up_events: usize,
+    /// `WARP_BENCH_CATCHUP_BUDGET`: longest wait for the catch-up, seconds (default 120).
+    pub catch_up_budget: u64,
     /// `WARP_BENCH_REPLAY_EVENTS`: events the audit rebuild replays (default 200000, scenario 4).
     pub replay_events: usize,
     /// `WARP_BENCH_DEPLOY_RUNS`: deploys (and raw compose ups) in scenario 5 (default 5).
@@ -45,6 +47,7 @@ impl Knobs {
             load_seconds: number("WARP_BENCH_SECONDS", 5),
             latency_samples: number("WARP_BENCH_LATENCY_SAMPLES", 200),
             catch_up_events: number("WARP_BENCH_CATCHUP_EVENTS", 100_000),
+            catch_up_budget: number("WARP_BENCH_CATCHUP_BUDGET", 120),
             replay_events: number("WARP_BENCH_REPLAY_EVENTS", 200_000),
             deploy_runs: number("WARP_BENCH_DEPLOY_RUNS", 5),
             log_seconds: number("WARP_BENCH_LOG_SECONDS", 30),
@@ -64,6 +67,7 @@ impl Knobs {
             "WARP_BENCH_SECONDS": self.load_seconds,
             "WARP_BENCH_LATENCY_SAMPLES": self.latency_samples,
             "WARP_BENCH_CATCHUP_EVENTS": self.catch_up_events,
+            "WARP_BENCH_CATCHUP_BUDGET": self.catch_up_budget,
             "WARP_BENCH_REPLAY_EVENTS": self.replay_events,
             "WARP_BENCH_DEPLOY_RUNS": self.deploy_runs,
             "WARP_BENCH_LOG_SECONDS": self.log_seconds,

@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
         let db = warp_test_support::TestDb::new().await;
         if knobs.runs(3) {
             println!("scenario 3: read-model catch-up over {} events", knobs.catch_up_events);
-            let result = s3_catch_up::run(&db, knobs.catch_up_events, &mut report).await;
+            let result = s3_catch_up::run(&db, knobs.catch_up_events, std::time::Duration::from_secs(knobs.catch_up_budget), &mut report).await;
             skip_on_error(&mut report, "3 catch-up", result);
         }
         if knobs.runs(4) {

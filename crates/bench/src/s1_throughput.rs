@@ -22,12 +22,11 @@ pub async fn run(panel: &Panel, seconds: u64, report: &mut Report) -> anyhow::Re
     let window = Duration::from_secs(seconds);
     let raw_pool = PgPoolOptions::new().max_connections(64).connect(&panel.db.url).await?;
     let sampler = panel.sample_rss();
-    let mut warm = true;
     for concurrency in LEVELS {
-        if warm {
-            // One request first so connection set-up is not in the first window.
-            create(panel, "warm-up").await?;
-            warm = false;
+        // As many requests as clients first, so connection set-up is not in the window.
+        let warm = (0..concurrency).map(|n| create(panel, format!("warm-up-{concurrency}-{n}")));
+        for result in futures::future::join_all(warm).await {
+            result?;
         }
         let warp = http_rate(panel, concurrency, window).await?;
         let template = template(&panel.db.pool).await?;
@@ -50,7 +49,7 @@ pub async fn run(panel: &Panel, seconds: u64, report: &mut Report) -> anyhow::Re
     Ok(sampler.stop())
 }
 
-async fn create(panel: &Panel, name: &str) -> anyhow::Result<()> {
+async fn create(panel: &Panel, name: String) -> anyhow::Result<()> {
     let response = panel.call(reqwest::Method::POST, "/api/projects").json(&json!({ "name": name })).send().await?;
     anyhow::ensure!(response.status() == reqwest::StatusCode::CREATED, "POST /api/projects answered {}", response.status());
     Ok(())
