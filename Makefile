@@ -13,7 +13,7 @@ ENV   := .stack/env
 help:
 	@echo "make run          start the stack, build and run 'warp all' (Ctrl-C stops it)"
 	@echo "make test         start the stack and run the workspace tests"
-	@echo "make bench        start the stack and run warp-bench"
+	@echo "make bench        start the stack and run warp-bench (docs/BENCH.md)"
 	@echo "make build        cargo build --workspace"
 	@echo "make up|stop|status   start / stop / show the local Postgres + NATS stack"
 	@echo "make clean-stack  stop the stack and delete .stack (all local data)"
@@ -35,7 +35,7 @@ test: up
 	fi
 
 bench: up
-	. $(ENV) && cargo run --release -p warp-bench
+	. $(ENV) && cargo build --release -p warp -p warp-bench && target/release/warp-bench
 
 build:
 	cargo build --workspace

@@ -1,117 +1,149 @@
-//! `make bench`: end-to-end throughput of the event flow on this machine's real Postgres and
-//! NATS (from `.stack/env`), in a throwaway database and stream.
+//! `make bench`: seven scenarios of the panel, each beside its raw baseline measured in the
+//! same run on this machine's real Postgres, NATS and Docker Engine (from `.stack/env`), in
+//! throwaway databases, streams and compose projects. It prints a table (with the core
+//! count) and writes `bench/results.json`; it never fails for speed, only when a scenario
+//! cannot run at all. How to read it, and the knobs: `docs/BENCH.md`.
 //!
-//! Measures, for `WARP_BENCH_PROJECTS` projects (default 5000, each created then renamed, so
-//! twice as many events):
-//! 1. command appends per second (8 concurrent writers through `cqrs-es`),
-//! 2. relay publish rate (outbox → JetStream, acked),
-//! 3. projection catch-up rate (audit + projects consumers),
-//! 4. audit rebuild replay rate.
-//!
-//! It also reports the process's peak resident memory.
+//! # Layout
+//! - `panel`: `warp all` (the release binary) as a child process with a database and stream
+//!   of its own, an admin token and its resident memory.
+//! - `s1_throughput` … `s6_logs`: one file per scenario; scenario 7 (memory) samples the
+//!   child during 1 and 6 (`s6_logs::stuck_clients`).
+//! - `history`: a large event history written fast, for 3 and 4 (in-process consumers).
+//! - `report`, `stats`: rows, the table, `results.json`; percentiles.
 
-use std::time::{Duration, Instant};
+mod config;
+mod history;
+mod panel;
+mod report;
+mod s1_throughput;
+mod s2_latency;
+mod s3_catch_up;
+mod s4_replay;
+mod s5_deploy;
+mod s6_logs;
+mod stats;
 
-use futures::stream::{self, StreamExt};
-use uuid::Uuid;
-use warp_consumer_kit::ConsumerOptions;
-use warp_domain::ProjectCommand;
-use warp_events::EventMetadata;
-use warp_platform::Shutdown;
-use warp_store::event_store;
-use warp_store::relay::{Relay, RelayConfig};
-use warp_test_support::{eventually, TestDb, TestNats};
+use std::path::PathBuf;
+use std::time::Instant;
 
-const WRITERS: usize = 8;
+use config::Knobs;
+use panel::Panel;
+use report::{Better, Report, Row};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let projects: usize = std::env::var("WARP_BENCH_PROJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
-    let events = (projects * 2) as f64;
-    let db = TestDb::new().await;
-    let nats = TestNats::new().await;
-    nats.apply_definitions().await;
-    let cqrs = event_store::project_cqrs(db.pool.clone());
-    let metadata = EventMetadata { actor: Some("bench".into()), ..Default::default() };
-    let count = |sql: &'static str| {
-        let pool = db.pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
-    };
-
-    // 1. Appends, with nothing else running.
+    // reqwest is built without a default TLS provider in this workspace; the bench only
+    // speaks plain HTTP on loopback, but building a client needs one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let knobs = Knobs::from_env();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut report = Report { cores, started_at: chrono::Utc::now().to_rfc3339(), settings: knobs.to_json(), ..Report::default() };
     let started = Instant::now();
-    stream::iter(0..projects)
-        .for_each_concurrent(WRITERS, |i| {
-            let (cqrs, metadata) = (cqrs.clone(), metadata.clone());
-            async move {
-                let id = Uuid::now_v7();
-                let name = format!("bench-{i}").try_into().unwrap();
-                let create = ProjectCommand::Create { name, description: None, subdomain: None };
-                event_store::execute_project(&cqrs, id, create, &metadata).await.unwrap();
-                let rename = ProjectCommand::Update {
-                    name: Some(format!("renamed-{i}").try_into().unwrap()),
-                    description: None,
-                    subdomain: None,
-                    deployment: None,
-                    expected_version: Some(1),
-                };
-                event_store::execute_project(&cqrs, id, rename, &metadata).await.unwrap();
+    println!("warp-bench: {cores} cores, scenarios {:?}", knobs.scenarios);
+
+    if knobs.scenarios.iter().any(|s| [1, 2, 5, 6, 7].contains(s)) {
+        match Panel::start(&knobs.warp_bin).await {
+            Ok(panel) => {
+                println!("warp all running (pid {}, log {})", panel.pid(), panel.log_file.display());
+                with_panel(&panel, &knobs, &mut report).await;
+                panel.stop().await;
             }
-        })
-        .await;
-    let append = started.elapsed();
+            Err(error) => report.skipped.push(("1, 2, 5, 6, 7".into(), format!("{error:#}"))),
+        }
+    }
+    if knobs.runs(3) || knobs.runs(4) {
+        let db = warp_test_support::TestDb::new().await;
+        if knobs.runs(3) {
+            println!("scenario 3: read-model catch-up over {} events", knobs.catch_up_events);
+            let result = s3_catch_up::run(&db, knobs.catch_up_events, std::time::Duration::from_secs(knobs.catch_up_budget), &mut report).await;
+            skip_on_error(&mut report, "3 catch-up", result);
+        }
+        if knobs.runs(4) {
+            println!("scenario 4: audit rebuild over {} events", knobs.replay_events);
+            let result = s4_replay::run(&db, knobs.replay_events, &mut report).await;
+            skip_on_error(&mut report, "4 replay", result);
+        }
+    }
 
-    // 2. Relay drains the outbox.
-    let shutdown = Shutdown::new();
-    let relay = Relay::new(db.pool.clone(), nats.js.clone(), nats.names.clone(), RelayConfig::default());
-    let started = Instant::now();
-    tokio::spawn({
-        let stop = shutdown.clone();
-        async move { relay.run(stop).await }
-    });
-    eventually(Duration::from_secs(600), "the outbox is drained", || async {
-        (count("select count(*) from event_outbox where published_at is null").await == 0).then_some(())
-    })
-    .await;
-    let relay_time = started.elapsed();
-
-    // 3. Consumers catch up.
-    let started = Instant::now();
-    tokio::spawn(warp_read_models::run(
-        db.pool.clone(),
-        nats.client.clone(),
-        nats.names.clone(),
-        ConsumerOptions::default(),
-        shutdown.clone(),
-    ));
-    let expected = events as i64;
-    eventually(Duration::from_secs(600), "the projections catch up", || async {
-        let audit = count("select count(*) from audit_log").await;
-        let renamed = count("select count(*) from projects where name like 'renamed-%'").await;
-        (audit == expected && renamed == projects as i64).then_some(())
-    })
-    .await;
-    let consume = started.elapsed();
-
-    // 4. Rebuild.
-    let report = warp_store::projections::audit::rebuild(&db.pool).await?;
-    shutdown.cancel();
-
-    let rate = |n: f64, d: Duration| n / d.as_secs_f64();
-    println!("warp-bench: {projects} projects, {events} events, {WRITERS} concurrent writers");
-    println!("| stage | time (ms) | rate (events/s) |");
-    println!("|---|---|---|");
-    println!("| command appends | {} | {:.0} |", append.as_millis(), rate(events, append));
-    println!("| relay publish (outbox → JetStream) | {} | {:.0} |", relay_time.as_millis(), rate(events, relay_time));
-    println!("| projections catch-up (audit + projects) | {} | {:.0} |", consume.as_millis(), rate(events, consume));
-    println!("| audit rebuild replay | {} | {:.0} |", report.duration_ms, report.events_per_second);
-    println!("peak resident memory: {} KiB", peak_rss_kib().unwrap_or(0));
+    println!("\n{}", report.table());
+    println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
+    let path = PathBuf::from("bench/results.json");
+    std::fs::create_dir_all("bench")?;
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    println!("wrote {}", path.display());
     Ok(())
 }
 
-/// `VmHWM` from `/proc/self/status` (Linux), in KiB.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// Scenarios 7 (idle), 2, 1, 5, 6 and 7 (stuck clients) against one `warp all`.
+async fn with_panel(panel: &Panel, knobs: &Knobs, report: &mut Report) {
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let idle = panel.rss_mib();
+    if knobs.runs(7) {
+        report.push(memory("idle", idle, None, "< 100 MB", Some(idle < 100.0)));
+    }
+    if knobs.runs(2) {
+        println!("scenario 2: latency, {} commands one at a time", knobs.latency_samples);
+        let result = s2_latency::run(panel, knobs.latency_samples, report).await;
+        skip_on_error(report, "2 latency", result);
+    }
+    if knobs.runs(1) || knobs.runs(7) {
+        println!("scenario 1: throughput, {} s per level and side", knobs.load_seconds);
+        let mut rows = Report::default();
+        match s1_throughput::run(panel, knobs.load_seconds, &mut rows).await {
+            Ok(peak) => {
+                if knobs.runs(1) {
+                    report.rows.append(&mut rows.rows);
+                }
+                if knobs.runs(7) {
+                    report.push(memory("peak under scenario 1", peak, Some((idle, "idle")), "bounded", None));
+                }
+            }
+            Err(error) => report.skipped.push(("1 throughput".into(), format!("{error:#}"))),
+        }
+    }
+    if knobs.runs(5) {
+        println!("scenario 5: deploy overhead, {} runs", knobs.deploy_runs);
+        let result = s5_deploy::run(panel, knobs.deploy_runs, report).await;
+        skip_on_error(report, "5 deploy", result);
+    }
+    if knobs.runs(6) {
+        println!("scenario 6: log streaming, {} lines/s for {} s", knobs.log_rate, knobs.log_seconds);
+        let result = s6_logs::run(panel, knobs.log_rate, knobs.log_seconds, report).await;
+        skip_on_error(report, "6 logs", result);
+    }
+    if knobs.runs(7) {
+        let seconds = knobs.log_seconds.clamp(4, 20);
+        println!("scenario 7: 10 SSE clients that never read, {seconds} s");
+        match s6_logs::stuck_clients(panel, knobs.log_rate, seconds).await {
+            Ok((halfway, peak, end)) => {
+                // Bounded: it stopped growing in the second half (10% or 5 MiB of slack).
+                let bounded = end <= halfway * 1.1 + 5.0;
+                report.push(memory("peak with 10 stuck SSE clients", peak, Some((idle, "idle")), "bounded", Some(bounded)));
+                report.push(memory("at the end / halfway with stuck clients", end, Some((halfway, "halfway")), "end ≤ halfway + 10%", Some(bounded)));
+            }
+            Err(error) => report.skipped.push(("7 memory, stuck clients".into(), format!("{error:#}"))),
+        }
+    }
+}
+
+fn memory(figure: &str, mib: f64, baseline: Option<(f64, &str)>, target: &str, met: Option<bool>) -> Row {
+    Row {
+        scenario: "7 memory".into(),
+        figure: format!("RSS of warp all, {figure}"),
+        unit: "MiB".into(),
+        warp: mib,
+        raw: baseline.map(|(value, _)| value),
+        raw_what: baseline.map_or(String::new(), |(_, what)| what.to_owned()),
+        better: Better::Lower,
+        target: target.into(),
+        met,
+    }
+}
+
+fn skip_on_error(report: &mut Report, scenario: &str, result: anyhow::Result<()>) {
+    if let Err(error) = result {
+        eprintln!("  {scenario} could not run: {error:#}");
+        report.skipped.push((scenario.into(), format!("{error:#}")));
+    }
 }

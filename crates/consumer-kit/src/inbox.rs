@@ -14,3 +14,23 @@ pub async fn claim(tx: &mut PgConnection, consumer: &str, message_id: &str) -> s
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Claims every id of `message_ids` for `consumer` inside the caller's transaction, in one
+/// statement; returns the ids that were not processed before (the others are skipped).
+pub async fn claim_all(
+    tx: &mut PgConnection,
+    consumer: &str,
+    message_ids: &[String],
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    let claimed: Vec<String> = sqlx::query_scalar(
+        "insert into consumer_inbox (consumer, message_id)
+         select $1, id from unnest($2::text[]) as ids(id)
+         on conflict do nothing
+         returning message_id",
+    )
+    .bind(consumer)
+    .bind(message_ids)
+    .fetch_all(tx)
+    .await?;
+    Ok(claimed.into_iter().collect())
+}

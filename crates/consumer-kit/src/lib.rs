@@ -7,6 +7,8 @@
 //! - [`inbox`]: the `consumer_inbox` table (exactly-once effect).
 //! - [`dead_letters`]: messages a consumer gave up on, for operators to list.
 //! - [`redrive`]: re-applying dead letters through their handler (`warp dead-letters retry`).
+//! - `batch`: the messages one pull delivered, applied in one transaction (falls back to one
+//!   at a time when any of them fails).
 //!
 //! # Delivery policy
 //! For each message: begin a transaction, claim `(consumer, message id)` in the inbox (already
@@ -19,9 +21,16 @@
 //! - Poison, [`HandlerError::Permanent`] and unparseable messages: write a dead letter, `Term`
 //!   the message, go on with the next one.
 //!
+//! Batches ([`ConsumerOptions::batch_size`]): messages that are already delivered are applied
+//! together, in stream order, in one transaction that claims all their inbox rows; the acks
+//! follow the commit. If any message of a batch is not an envelope, any handler fails, or the
+//! commit fails, the batch is rolled back and its messages take the path above one at a time,
+//! so a poison message is dead-lettered alone and a gap is retried alone.
+//!
 //! JetStream's own `max_deliver` is unlimited in the definitions (`-1`): the kit decides when
 //! to give up, so an outage longer than a few retries loses nothing.
 
+mod batch;
 pub mod dead_letters;
 pub mod inbox;
 pub mod redrive;

@@ -26,6 +26,9 @@ pub struct ConsumerOptions {
     pub reconnect_delay: Duration,
     /// Deliveries after which a message failing with [`HandlerError::Transient`] is poison.
     pub poison_after: i64,
+    /// Most messages applied in one transaction: those a pull already delivered (see
+    /// `batch.rs`); 1 processes every message on its own.
+    pub batch_size: usize,
 }
 
 impl Default for ConsumerOptions {
@@ -35,6 +38,7 @@ impl Default for ConsumerOptions {
             max_backoff: Duration::from_secs(60),
             reconnect_delay: Duration::from_secs(1),
             poison_after: 5,
+            batch_size: 256,
         }
     }
 }
@@ -81,6 +85,14 @@ impl<H: Handler> Consumer<H> {
         &self.durable
     }
 
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn handler(&self) -> &H {
+        &self.handler
+    }
+
     /// Consumes until `shutdown`, re-subscribing whenever NATS or the stream goes away.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         while !shutdown.is_cancelled() {
@@ -101,21 +113,35 @@ impl<H: Handler> Consumer<H> {
     async fn session(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let stream = self.js.get_stream(&self.names.stream).await.context("looking up the event stream")?;
         let consumer = stream.create_consumer(self.config.clone()).await.context("creating the consumer")?;
-        let mut messages = consumer.messages().await.context("subscribing")?;
+        let mut messages = consumer.messages().await.context("subscribing")?.ready_chunks(self.options.batch_size.max(1));
         tracing::info!(consumer = %self.durable, stream = %self.names.stream, "consumer subscribed");
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                next = messages.next() => match next {
-                    Some(Ok(message)) => self.process(message).await,
-                    Some(Err(error)) => return Err(error).context("receiving messages"),
-                    None => anyhow::bail!("message stream ended"),
-                },
+                next = messages.next() => {
+                    let Some(next) = next else { anyhow::bail!("message stream ended") };
+                    let mut batch = Vec::with_capacity(next.len());
+                    let mut failure = None;
+                    for item in next {
+                        match item {
+                            Ok(message) => batch.push(message),
+                            Err(error) => {
+                                failure = Some(error);
+                                break;
+                            }
+                        }
+                    }
+                    self.process_batch(batch).await;
+                    if let Some(error) = failure {
+                        return Err(error).context("receiving messages");
+                    }
+                }
             }
         }
     }
 
-    async fn process(&self, message: jetstream::Message) {
+    /// One message on its own: inbox, handler, commit, then ack, nak or dead letter.
+    pub(crate) async fn process(&self, message: jetstream::Message) {
         let (delivered, stream_sequence) =
             message.info().map(|info| (info.delivered, info.stream_sequence)).unwrap_or((1, 0));
         let header = |name: &str| {

@@ -188,3 +188,72 @@ async fn an_abandoned_rebuild_does_not_block_the_next_one() {
     blocker.rollback().await.unwrap();
     warp_store::projections::audit::rebuild(&h.db.pool).await.expect("the next rebuild runs");
 }
+
+/// Records each event it applies with the id of the transaction that applied it.
+struct RecordingTransactions;
+
+impl Handler for RecordingTransactions {
+    async fn handle(&self, tx: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError> {
+        sqlx::query("insert into applied_in (message_id, tx) values ($1, txid_current())")
+            .bind(event.message_id())
+            .execute(tx)
+            .await
+            .map(|_| ())
+            .map_err(|e| HandlerError::Transient(e.into()))
+    }
+}
+
+#[tokio::test]
+async fn messages_waiting_in_the_stream_are_applied_in_order_and_together() {
+    let h = Harness::new().await;
+    sqlx::query("create table applied_in (n bigserial primary key, message_id text not null, tx bigint not null)")
+        .execute(&h.db.pool)
+        .await
+        .unwrap();
+    for n in 1..=40 {
+        h.publish(&project_event(&format!("p{n:02}"), 1, n, created("waiting")), true).await;
+    }
+    h.spawn_consumer("batch-test", 5, RecordingTransactions);
+    h.wait_count("select count(*) from applied_in", 40).await;
+    let order: Vec<String> = sqlx::query_scalar("select message_id from applied_in order by n").fetch_all(&h.db.pool).await.unwrap();
+    let expected: Vec<String> = (1..=40).map(|n| format!("project:p{n:02}:1")).collect();
+    assert_eq!(order, expected, "applied in stream order");
+    let transactions = h.count("select count(distinct tx) from applied_in").await;
+    assert!(transactions < 40, "waiting messages share transactions ({transactions} for 40 events)");
+    assert_eq!(h.count("select count(*) from consumer_inbox where consumer = 'batch-test'").await, 40);
+}
+
+#[tokio::test]
+async fn a_poison_message_inside_a_batch_is_dead_lettered_alone_and_the_rest_of_the_batch_is_applied() {
+    let h = Harness::new().await;
+    for n in 1..=9 {
+        let id = if n == 5 { "poison".to_owned() } else { format!("healthy{n}") };
+        h.publish(&project_event(&id, 1, n, created("batched")), true).await;
+    }
+    h.spawn_consumer("batch-poison-test", 3, PoisonedFor("poison".into()));
+    h.wait_count("select count(*) from dead_letters", 1).await;
+    h.wait_count("select count(*) from audit_log", 8).await;
+    let (message_id, deliveries): (Option<String>, i64) =
+        sqlx::query_as("select message_id, deliveries from dead_letters").fetch_one(&h.db.pool).await.unwrap();
+    assert_eq!(message_id.as_deref(), Some("project:poison:1"));
+    assert_eq!(deliveries, 3, "dead-lettered after its own deliveries, like a message on its own");
+    assert_eq!(h.count("select count(*) from audit_log where aggregate_id = 'poison'").await, 0);
+    assert_eq!(h.count("select count(*) from consumer_inbox where consumer = 'batch-poison-test'").await, 8);
+}
+
+#[tokio::test]
+async fn a_gap_inside_a_batch_is_retried_until_its_predecessor_is_applied() {
+    let h = Harness::new().await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let (b, c) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
+    let renamed = serde_json::json!({"ProjectRenamed": {"from": "a", "to": "b"}});
+    // The rename arrives first, inside the same pull as its own creation and two others.
+    h.publish(&project_event(&id, 2, 4, renamed), true).await;
+    h.publish(&project_event(&b, 1, 1, created("other-b")), true).await;
+    h.publish(&project_event(&c, 1, 2, created("other-c")), true).await;
+    h.publish(&project_event(&id, 1, 3, created("a")), true).await;
+    h.spawn_consumer("batch-gap-test", 50, ReadModelsHandler);
+    h.wait_count("select count(*) from projects where name = 'b' and version = 2", 1).await;
+    assert_eq!(h.count("select count(*) from projects where name in ('other-b', 'other-c') and version = 1").await, 2);
+    assert_eq!(h.count("select count(*) from dead_letters").await, 0);
+}
