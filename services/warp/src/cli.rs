@@ -168,7 +168,7 @@ pub enum DeadLetterAction {
 pub enum ReadModelAction {
     /// Replay the event store into fresh read-model tables and swap them in.
     Rebuild {
-        /// Only this read model (`projects`); default: every one.
+        /// Only this read model (`projects` or `jobs`); default: every one.
         #[arg(long)]
         only: Option<String>,
     },

@@ -45,12 +45,20 @@ pub async fn retry_dead_letters(pool: &PgPool, consumer: Option<&str>, id: Optio
     Ok(())
 }
 
-/// Rebuilds `only` (every read model when `None`).
+/// Rebuilds `only` (every read model when `None`): the consumers' read models
+/// ([`READ_MODELS`]) and `jobs`, which the database keeps in the appending transaction
+/// (`warp_store::projections::jobs::rebuild`, one transaction).
 pub async fn rebuild_read_models(pool: &PgPool, only: Option<&str>) -> anyhow::Result<()> {
     let models: Vec<_> = READ_MODELS.iter().filter(|m| only.is_none_or(|name| m.name == name)).collect();
-    if models.is_empty() {
-        let known: Vec<&str> = READ_MODELS.iter().map(|m| m.name).collect();
+    let jobs = only.is_none_or(|name| name == "jobs");
+    if models.is_empty() && !jobs {
+        let known: Vec<&str> = READ_MODELS.iter().map(|m| m.name).chain(["jobs"]).collect();
         anyhow::bail!("unknown read model {:?}; known: {}", only.unwrap_or_default(), known.join(", "));
+    }
+    if jobs {
+        let started = std::time::Instant::now();
+        let events = warp_store::projections::jobs::rebuild(pool).await?;
+        println!("rebuilt the jobs read model from {events} events in {} ms", started.elapsed().as_millis());
     }
     for model in models {
         let report = rebuild::rebuild(pool, model).await?;
