@@ -45,6 +45,12 @@ pub struct EventMetadata {
 }
 
 impl EventMetadata {
+    /// Metadata of a command a job issues: `actor = system:<worker>`, correlation id = the job
+    /// id (every event a job causes shares it).
+    pub fn for_job(worker: &str, job_id: uuid::Uuid) -> Self {
+        Self { actor: Some(format!("system:{worker}")), request_id: None, correlation_id: Some(job_id.to_string()), causation_id: None }
+    }
+
     /// The flat string map `cqrs-es` stores in `events.metadata`.
     pub fn to_map(&self) -> HashMap<String, String> {
         let mut map = HashMap::new();

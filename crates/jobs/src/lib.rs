@@ -10,6 +10,7 @@
 //! - [`lines`]: turning raw output into lines (`\n`, `\r`, invalid UTF-8, very long lines).
 //! - [`log`]: the job log: redacted, stored in `job_logs`, then published live on
 //!   `warp.logs.job.<job_id>`.
+//! - [`project`]: the project a project job acts on, from the event store.
 //! - [`Runner`]: claims runnable jobs (one per target at a time, in queue order, up to a
 //!   parallelism limit), runs them, records the outcome, and recovers jobs whose worker died.
 //!
@@ -24,6 +25,7 @@ mod executor;
 pub mod lines;
 pub mod log;
 pub mod process;
+pub mod project;
 mod runner;
 
 pub use context::JobContext;

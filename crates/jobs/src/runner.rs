@@ -96,12 +96,7 @@ impl Runner {
     }
 
     fn metadata(&self, job_id: Uuid) -> EventMetadata {
-        EventMetadata {
-            actor: Some(format!("system:{}", self.config.worker)),
-            request_id: None,
-            correlation_id: Some(job_id.to_string()),
-            causation_id: None,
-        }
+        EventMetadata::for_job(&self.config.worker, job_id)
     }
 
     /// Runs until `shutdown`; then stops running jobs (their processes are killed and the jobs

@@ -81,23 +81,12 @@ impl Services {
 
     /// The project as its events say now.
     async fn project(&self, id: Uuid) -> Result<Project, JobFailure> {
-        let project = event_store::load_project(&self.pool, id)
-            .await
-            .map_err(|e| JobFailure::failed(format!("reading project {id}: {e}")))?;
-        if !project.created {
-            return Err(JobFailure::failed(format!("project {id} does not exist")));
-        }
-        Ok(project)
+        warp_jobs::project::load_project(&self.pool, id).await
     }
 
     /// Records `command` on project `id` for `job`.
     async fn record(&self, job: &JobContext, id: Uuid, command: ProjectCommand) -> Result<(), JobFailure> {
-        let metadata = EventMetadata {
-            actor: Some(format!("system:{}", self.config.runner.worker)),
-            request_id: None,
-            correlation_id: Some(job.job_id.to_string()),
-            causation_id: None,
-        };
+        let metadata = EventMetadata::for_job(&self.config.runner.worker, job.job_id);
         event_store::execute_project(&self.projects, id, command, &metadata).await.map_err(|error| {
             tracing::warn!(project.id = %id, job.id = %job.job_id, error = %error, "recording a route outcome failed");
             JobFailure::failed(format!("recording the outcome on the project failed: {error}"))

@@ -69,23 +69,12 @@ impl DeployServices {
     }
 
     fn metadata(&self, job_id: Uuid) -> EventMetadata {
-        EventMetadata {
-            actor: Some(format!("system:{}", self.worker)),
-            request_id: None,
-            correlation_id: Some(job_id.to_string()),
-            causation_id: None,
-        }
+        EventMetadata::for_job(&self.worker, job_id)
     }
 
     /// The project as its events say now.
     async fn project(&self, id: Uuid) -> Result<Project, JobFailure> {
-        let project = event_store::load_project(&self.pool, id)
-            .await
-            .map_err(|e| JobFailure::failed(format!("reading project {id}: {e}")))?;
-        if !project.created {
-            return Err(JobFailure::failed(format!("project {id} does not exist")));
-        }
-        Ok(project)
+        warp_jobs::project::load_project(&self.pool, id).await
     }
 
     /// Records `command` on project `id` for job `job_id`. A failure here is the panel's, not
