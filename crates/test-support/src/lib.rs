@@ -1,7 +1,7 @@
 //! Test helpers shared by every integration test binary.
 //!
 //! # Layout
-//! - [`TestDb`]: a fresh Postgres database per test, copied from a template database that holds
+//! - [`TestDb`]: a fresh Postgres database per test (dropped with it), copied from a template database that holds
 //!   the current migrations (built once, under an advisory lock, so parallel test processes
 //!   share it safely).
 //! - [`TestNats`]: the shared NATS server (`WARP_NATS_URL`) with a stream name and subject
@@ -46,26 +46,79 @@ fn env(name: &str) -> String {
 }
 
 /// A database of its own for one test, with every migration applied.
+///
+/// Named `warp_test_<unix seconds>_<uuid>`. Dropping it drops the database (`with (force)`,
+/// ending the connections the test's services still hold), unless `WARP_TEST_KEEP_DB=1` is
+/// set, to look at it after a failure. Databases of test processes that were killed before
+/// they could drop theirs are swept by the next [`TestDb::new`] once they are
+/// [`STALE_AFTER`] old.
 pub struct TestDb {
     pub pool: PgPool,
     pub url: String,
     pub name: String,
 }
 
+/// Age after which a test database nobody dropped is removed by the next [`TestDb::new`]:
+/// longer than any test run (CI stops a run after 90 minutes).
+pub const STALE_AFTER: Duration = Duration::from_secs(6 * 3600);
+
 impl TestDb {
-    /// Creates `warp_test_<uuid>` from the migrated template.
+    /// Creates `warp_test_<unix seconds>_<uuid>` from the migrated template, after dropping
+    /// test databases older than [`STALE_AFTER`].
     pub async fn new() -> Self {
         let admin_url = env("WARP_DATABASE_URL");
         let template = ensure_template(&admin_url).await;
-        let name = format!("warp_test_{}", uuid::Uuid::new_v4().simple());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs();
+        let name = format!("warp_test_{now}_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url).await.expect("connect to the admin database");
         sqlx::query("select pg_advisory_lock(7261)").execute(&mut admin).await.unwrap();
+        sweep_stale(&mut admin, now).await;
         let created = sqlx::query(&format!("create database {name} template {template}")).execute(&mut admin).await;
         sqlx::query("select pg_advisory_unlock(7261)").execute(&mut admin).await.unwrap();
         created.expect("create the test database");
         let url = with_database(&admin_url, &name);
         let pool = PgPoolOptions::new().max_connections(10).connect(&url).await.expect("connect to the test database");
         Self { pool, url, name }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::env::var("WARP_TEST_KEEP_DB").is_ok_and(|v| v == "1") {
+            return;
+        }
+        // Drop may run inside a runtime (end of a `#[tokio::test]`), where blocking on another
+        // future is not allowed: drop the database from a thread with a runtime of its own.
+        let name = self.name.clone();
+        let admin_url = env("WARP_DATABASE_URL");
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut admin).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop test database {}: the next run sweeps it once it is stale", self.name);
+        }
+    }
+}
+
+/// Drops `warp_test_<secs>_…` databases created more than [`STALE_AFTER`] before `now` (unix
+/// seconds). Errors are ignored: a database that cannot be dropped now is tried again by the
+/// next test. (Databases of the older `warp_test_<uuid>` naming are left alone: a checkout from
+/// before this naming may be testing on them right now.)
+async fn sweep_stale(admin: &mut PgConnection, now: u64) {
+    let names: Vec<String> = sqlx::query_scalar("select datname from pg_database where datname like 'warp\\_test\\_%'")
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap_or_default();
+    for name in names {
+        let created = name.strip_prefix("warp_test_").and_then(|rest| rest.split_once('_')).and_then(|(secs, _)| secs.parse::<u64>().ok());
+        if created.is_some_and(|created| now.saturating_sub(created) > STALE_AFTER.as_secs()) {
+            let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut *admin).await;
+        }
     }
 }
 
