@@ -34,6 +34,17 @@ pub const DOCKER_CONTAINER_INFO: &str = "container_info";
 /// Docker action: attach a container to a network (cloudflared to a routed service's).
 pub const DOCKER_CONNECT_NETWORK: &str = "connect_network";
 
+/// Prefix of request-reply subjects answered by the cloudflare service:
+/// `warp.cloudflare.<stream>.<action>`, where `<stream>` is the panel's event stream name (one
+/// cloudflare service per panel; the stream keeps panels sharing a NATS server apart).
+pub const CLOUDFLARE_REQUEST_PREFIX: &str = "warp.cloudflare";
+/// Cloudflare action: the tunnel's status (reply `TunnelStatus`).
+pub const CLOUDFLARE_TUNNEL_STATUS: &str = "tunnel_status";
+/// Cloudflare action: the configuration the panel would write now (reply `ConfigPreview`).
+pub const CLOUDFLARE_TUNNEL_PREVIEW: &str = "tunnel_preview";
+/// Cloudflare action: the tunnel's health (reply `TunnelHealth`).
+pub const CLOUDFLARE_TUNNEL_HEALTH: &str = "tunnel_health";
+
 /// The JetStream deduplication header (`Nats-Msg-Id`).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// Header carrying the correlation id into consumer spans.
@@ -77,6 +88,17 @@ pub fn docker_requests_wildcard(host: &str) -> String {
     format!("{DOCKER_REQUEST_PREFIX}.{}.>", token(host))
 }
 
+/// Request subject of `action` (e.g. [`CLOUDFLARE_TUNNEL_STATUS`]) on the cloudflare service
+/// of the panel whose event stream is `stream`: `warp.cloudflare.<stream>.<action>`.
+pub fn cloudflare_request_subject(stream: &str, action: &str) -> String {
+    format!("{CLOUDFLARE_REQUEST_PREFIX}.{}.{}", token(stream), token(action))
+}
+
+/// Everything the cloudflare service of `stream`'s panel answers: `warp.cloudflare.<stream>.*`.
+pub fn cloudflare_requests_wildcard(stream: &str) -> String {
+    format!("{CLOUDFLARE_REQUEST_PREFIX}.{}.*", token(stream))
+}
+
 /// Makes `raw` a valid single NATS subject token: characters other than ASCII letters, digits,
 /// `-` and `_` become `_`; an empty value becomes `_`.
 pub fn token(raw: &str) -> String {
@@ -107,6 +129,12 @@ mod tests {
         assert_eq!(docker_requests_wildcard("local"), "warp.docker.local.>");
         assert_eq!(container_logs_subject("abc", "s-1"), "warp.logs.container.abc.s-1");
         assert_eq!(container_logs_session_wildcard("s-1"), "warp.logs.container.*.s-1");
+    }
+
+    #[test]
+    fn cloudflare_subjects_keep_the_stream_in_one_token() {
+        assert_eq!(cloudflare_request_subject("WARP.EVENTS", CLOUDFLARE_TUNNEL_STATUS), "warp.cloudflare.WARP_EVENTS.tunnel_status");
+        assert_eq!(cloudflare_requests_wildcard("WARP_EVENTS"), "warp.cloudflare.WARP_EVENTS.*");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use warp_events::subjects::{
-    CONTAINER_LOGS_PREFIX, DOCKER_CONNECT_NETWORK, DOCKER_CONTAINER_INFO, DOCKER_REQUEST_PREFIX, DOCKER_RESTART_CONTAINER,
+    CLOUDFLARE_REQUEST_PREFIX, CONTAINER_LOGS_PREFIX, DOCKER_CONNECT_NETWORK, DOCKER_CONTAINER_INFO, DOCKER_REQUEST_PREFIX, DOCKER_RESTART_CONTAINER,
     JOB_LOGS_PREFIX,
 };
 
@@ -155,14 +155,18 @@ impl NatsUser {
                     [DOCKER_CONTAINER_INFO, DOCKER_CONNECT_NETWORK, DOCKER_RESTART_CONTAINER]
                         .map(|action| format!("{DOCKER_REQUEST_PREFIX}.*.{action}")),
                 );
+                // The API's reads of the tunnel.
+                p.subscribe_allow.push(format!("{CLOUDFLARE_REQUEST_PREFIX}.>"));
+                p.allow_responses = true;
             }
             NatsUser::Api => {
-                // Requests to docker services; the event feed through ephemeral ordered
+                // Requests to docker services and the cloudflare service; the event feed through ephemeral ordered
                 // consumers (created without a name, so never a durable: the server refuses a
                 // durable name on `CONSUMER.CREATE.<stream>`), which may not read or ack the
                 // durables.
                 p.publish_allow.extend([
                     format!("{DOCKER_REQUEST_PREFIX}.>"),
+                    format!("{CLOUDFLARE_REQUEST_PREFIX}.>"),
                     format!("$JS.API.STREAM.INFO.{s}"),
                     format!("$JS.API.CONSUMER.CREATE.{s}"),
                     format!("$JS.API.CONSUMER.INFO.{s}.*"),
@@ -287,7 +291,7 @@ mod tests {
             let p = user.permissions(&production());
             let answers = p.subscribe_allow.iter().any(|s| s.starts_with("warp.docker") || s == ">");
             assert_eq!(answers, user == NatsUser::Docker, "{user:?}");
-            assert_eq!(p.allow_responses, user == NatsUser::Docker, "{user:?}");
+            assert_eq!(p.allow_responses, matches!(user, NatsUser::Docker | NatsUser::Cloudflare), "{user:?}");
         }
     }
 
@@ -308,6 +312,16 @@ mod tests {
         let docker: Vec<_> = p.publish_allow.iter().filter(|s| s.starts_with("warp.docker")).collect();
         assert_eq!(docker, ["warp.docker.*.container_info", "warp.docker.*.connect_network", "warp.docker.*.restart_container"]);
         assert!(p.publish_allow.contains(&"$JS.API.CONSUMER.MSG.NEXT.WARP_EVENTS.cloudflare".to_owned()));
+    }
+
+    #[test]
+    fn only_the_cloudflare_service_answers_cloudflare_requests_and_the_api_asks() {
+        for user in SERVICE_USERS {
+            let p = user.permissions(&production());
+            let answers = p.subscribe_allow.iter().any(|s| s.starts_with("warp.cloudflare") || s == ">");
+            assert_eq!(answers, user == NatsUser::Cloudflare, "{user:?}");
+        }
+        assert!(NatsUser::Api.permissions(&production()).publish_allow.contains(&"warp.cloudflare.>".to_owned()));
     }
 
     #[test]

@@ -18,8 +18,9 @@
 //! - [`jobs`]: `publish_route` and `unpublish_route`, one file each.
 //! - [`sweeper`]: queues unpublishes whose grace period is over.
 //! - [`status`]: the read side (`/api/tunnel/status`, `/api/tunnel/config-preview`,
-//!   `/health/tunnel`).
-//! - [`run`]: the consumer, the sweeper and the job runner until shutdown.
+//!   `/health/tunnel`); [`requests`]: the API asks for it over NATS request-reply.
+//! - [`run`]: the consumer, the sweeper, the request responder and the job runner until
+//!   shutdown.
 
 pub mod client;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod handlers;
 pub mod ingress;
 pub mod jobs;
 pub mod local_config;
+pub mod requests;
 pub mod restart;
 pub mod status;
 pub mod sweeper;
@@ -94,8 +96,9 @@ impl Services {
     }
 }
 
-/// Runs consumer `cloudflare`, the unpublish sweeper and the job runner of `publish_route`
-/// and `unpublish_route` until `shutdown`.
+/// Runs consumer `cloudflare`, the unpublish sweeper, the tunnel read requests
+/// ([`requests`]) and the job runner of `publish_route` and `unpublish_route` until
+/// `shutdown`.
 pub async fn run(
     pool: PgPool,
     client: async_nats::Client,
@@ -108,6 +111,7 @@ pub async fn run(
     // The relay creates the stream; the consumer kit creates the `cloudflare` consumer when it
     // subscribes (this service's NATS user may manage nothing else).
     let js = async_nats::jetstream::new(client.clone());
+    let requests = requests::bind(&client, &names.stream).await?;
     let runner_config = config.runner.clone();
     let svc = Arc::new(Services::new(pool.clone(), client.clone(), settings.clone(), config));
     let config = nats::consumer_config("cloudflare", &names)?;
@@ -122,10 +126,11 @@ pub async fn run(
     let runner = warp_jobs::Runner::new(pool, client, settings.redactor().clone(), runner_config);
     let runner = Arc::new(jobs::register(svc.clone(), runner));
     tracing::info!("cloudflare service running");
-    let (c, s, r) = tokio::join!(
+    let (c, s, q, r) = tokio::join!(
         consumer.run(shutdown.clone()),
-        sweeper::run(svc, shutdown.clone()),
+        sweeper::run(svc.clone(), shutdown.clone()),
+        requests::serve(svc, requests, shutdown.clone()),
         runner.run(shutdown)
     );
-    c.and(s).and(r)
+    c.and(s).and(q).and(r)
 }

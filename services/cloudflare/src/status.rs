@@ -1,5 +1,6 @@
 //! The read side of the tunnel: status, the configuration the panel would write, health.
-//! Nothing here writes anything.
+//! Nothing here writes anything. The API asks for them over NATS ([`crate::requests`]): only
+//! this service reaches Cloudflare and cloudflared's config file.
 //!
 //! Warnings are given where the panel can see a problem: the local file is edited while
 //! cloudflared runs the tunnel with a token (Cloudflare reports `remote_config: true`, or
@@ -10,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 use warp_domain::validate::{Hostname, ServiceUrl};
@@ -23,7 +24,7 @@ use crate::tunnel::{self, Mode, TunnelSettings};
 use crate::writer::{self, Snapshot};
 
 /// The tunnel as Cloudflare reports it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TunnelView {
     pub id: String,
     pub name: String,
@@ -34,7 +35,7 @@ pub struct TunnelView {
 }
 
 /// One ingress rule, marked with whether it is the panel's and which project owns it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngressEntry {
     pub hostname: Option<String>,
     pub path: Option<String>,
@@ -46,7 +47,7 @@ pub struct IngressEntry {
 }
 
 /// `GET /api/tunnel/status`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TunnelStatus {
     /// `remote` or `local`; `null` when the tunnel is not configured.
     pub mode: Option<String>,
@@ -63,7 +64,7 @@ pub struct TunnelStatus {
 }
 
 /// `GET /api/tunnel/config-preview`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfigPreview {
     pub mode: String,
     /// The ingress rules the panel would write now.
@@ -80,7 +81,7 @@ pub struct ConfigPreview {
 }
 
 /// `GET /health/tunnel`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TunnelHealth {
     /// `ok` or `unavailable`.
     pub status: String,

@@ -216,6 +216,34 @@ async fn the_status_marks_the_panels_rules_and_health_says_why_it_is_down() {
 }
 
 #[tokio::test]
+async fn the_api_reads_the_tunnel_through_the_cloudflare_service_and_says_when_it_is_not_running() {
+    let app = TestApp::spawn().await;
+    let fake = FakeCloudflare::start(TOKEN, TUNNEL).await;
+    let body = json!({
+        "base_domain": "apps.example.com", "cloudflare_api_url": fake.url, "cloudflare_api_token": TOKEN,
+        "cloudflare_account_id": ACCOUNT, "cloudflare_zone_id": ZONE, "tunnel_id": TUNNEL,
+    });
+    assert_eq!(app.put_settings(&app.admin, &body, None).await.status(), StatusCode::OK);
+    let reads_before = fake.requests().len();
+    for what in ["status", "config-preview"] {
+        let body = assert_error(app.tunnel(&app.admin, what).await, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        assert!(body.to_string().contains("cloudflare service is not running"), "{body}");
+    }
+    let response = app.tunnel_health().await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health: Value = response.json().await.unwrap();
+    assert!(health["reason"].as_str().unwrap().contains("cloudflare service is not running"), "{health}");
+    assert_eq!(fake.requests().len(), reads_before, "the API itself never calls Cloudflare");
+
+    app.start_cloudflare_service();
+    warp_test_support::eventually(Duration::from_secs(10), "the cloudflare service answers", || async {
+        (app.tunnel_health().await.status() == StatusCode::OK).then_some(())
+    })
+    .await;
+    assert!(fake.requests().len() > reads_before, "the cloudflare service read the tunnel");
+}
+
+#[tokio::test]
 async fn a_container_stopped_and_started_while_routed_keeps_its_route() {
     let (app, fake) = app_with_tunnel(0, json!({})).await;
     let id = project(&app, "shop", "shop").await;

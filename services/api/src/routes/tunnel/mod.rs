@@ -1,5 +1,7 @@
 //! `/api/tunnel`: the Cloudflare Tunnel as the panel sees it (read only), and
-//! `/health/tunnel`. The cloudflare service's library computes them (`warp_cloudflare::status`).
+//! `/health/tunnel`. The cloudflare service computes them (`warp_cloudflare::status`) and
+//! answers over NATS (`warp_cloudflare::requests`): only it reaches Cloudflare and cloudflared's
+//! config file.
 
 mod health;
 mod preview;
@@ -19,16 +21,7 @@ pub fn public_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health::tunnel_health))
 }
 
-/// Retries of the read side: two attempts, so a status page answers within seconds.
-fn retry() -> warp_cloudflare::config::RetryPolicy {
-    warp_cloudflare::config::RetryPolicy {
-        max_attempts: 2,
-        base_backoff: std::time::Duration::from_millis(200),
-        max_backoff: std::time::Duration::from_secs(2),
-    }
-}
-
-/// The docker service that knows cloudflared's container.
-fn docker(state: &AppState) -> warp_cloudflare::status::DockerHost<'_> {
-    warp_cloudflare::status::DockerHost { nats: &state.nats, host: &state.docker_host }
+/// Asks this panel's cloudflare service for `action` (a `CLOUDFLARE_*` action).
+async fn ask<T: serde::de::DeserializeOwned>(state: &AppState, action: &str) -> Result<T, warp_cloudflare::requests::AskError> {
+    warp_cloudflare::requests::ask(&state.nats, &state.names.stream, action).await
 }
