@@ -204,3 +204,42 @@ async fn a_cloudflared_container_run_with_a_token_or_another_config_path_is_a_wa
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(elsewhere).unwrap();
 }
+
+async fn restart(app: &TestApp, token: &crate::helpers::Token) -> reqwest::Response {
+    app.client.post(format!("{}/api/tunnel/restart", app.address)).bearer_auth(&token.secret).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_admin_restarts_the_stand_in_cloudflared_as_a_job_and_a_remote_tunnel_refuses_saying_why() {
+    let dir = folder();
+    let path = dir.join("config.yml");
+    std::fs::write(&path, format!("{FILE}  - service: http_status:404\n")).unwrap();
+    let cloudflared = stand_in(&dir);
+    let (app, _fake) = local_app(&path, json!({"cloudflared_restart": "container", "cloudflared_container": cloudflared.name})).await;
+    app.start_docker_service("/var/run/docker.sock").await;
+    let first_start = started_at(&cloudflared.name);
+
+    assert_eq!(restart(&app, &app.member).await.status(), StatusCode::FORBIDDEN);
+    let response = restart(&app, &app.admin).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let location = response.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+    let job_id = response.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/jobs/{job_id}"));
+    let job = app.job_finished(&job_id, std::time::Duration::from_secs(60)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!((job["job_type"].clone(), job["target"].clone()), (json!("restart_tunnel"), json!("tunnel")), "{job}");
+    assert_ne!(started_at(&cloudflared.name), first_start, "the engine saw the container restart");
+    assert!(app.job_log_text(&app.admin, &job_id).await.contains("is running again"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{FILE}  - service: http_status:404\n"), "the file is untouched");
+
+    let remote = json!({"tunnel_mode": "remote"});
+    assert_eq!(app.put_settings(&app.admin, &remote, None).await.status(), StatusCode::OK);
+    let restarted_at = started_at(&cloudflared.name);
+    let job_id = restart(&app, &app.admin).await.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_owned();
+    let job = app.job_finished(&job_id, std::time::Duration::from_secs(60)).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job.to_string().contains("remote mode"), "{job}");
+    assert_eq!(started_at(&cloudflared.name), restarted_at, "nothing was restarted");
+    drop(cloudflared);
+    std::fs::remove_dir_all(dir).unwrap();
+}

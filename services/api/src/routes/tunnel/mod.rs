@@ -1,10 +1,12 @@
-//! `/api/tunnel`: the Cloudflare Tunnel as the panel sees it (read only), and
+//! `/api/tunnel`: the Cloudflare Tunnel as the panel sees it (read only), a restart of
+//! cloudflared (a job), and
 //! `/health/tunnel`. The cloudflare service computes them (`warp_cloudflare::status`) and
 //! answers over NATS (`warp_cloudflare::requests`): only it reaches Cloudflare and cloudflared's
 //! config file.
 
 mod health;
 mod preview;
+mod restart;
 mod status;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -13,7 +15,10 @@ use crate::AppState;
 
 /// Routes under `/api`.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(status::tunnel_status)).routes(routes!(preview::config_preview))
+    OpenApiRouter::new()
+        .routes(routes!(status::tunnel_status))
+        .routes(routes!(preview::config_preview))
+        .routes(routes!(restart::restart_tunnel))
 }
 
 /// Public routes.
