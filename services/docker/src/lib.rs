@@ -37,7 +37,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::StreamExt;
-use warp_events::docker::ComposeFrontEnd;
 use warp_events::subjects;
 use warp_platform::Shutdown;
 
@@ -48,8 +47,8 @@ pub struct Context {
     pub config: DockerConfig,
     pub nats: async_nats::Client,
     pub client: client::DockerClient,
-    /// Found once at start-up.
-    pub compose: Option<ComposeFrontEnd>,
+    /// The compose front end (detected again while none is found).
+    pub compose: Arc<compose::Compose>,
     pub sessions: sessions::Sessions,
     /// Parent of every session's cancellation token.
     pub shutdown: tokio_util::sync::CancellationToken,
@@ -66,11 +65,7 @@ impl DockerService {
     /// the NATS server has the subscription. The engine is reached lazily: an engine that is
     /// down now is reported by `health` and retried on each request.
     pub async fn bind(nats: async_nats::Client, config: DockerConfig) -> anyhow::Result<Self> {
-        let compose = compose::detect().await;
-        match &compose {
-            Some(c) => tracing::info!(compose.front_end = ?c.front_end, compose.version = %c.version, "compose front end found"),
-            None => tracing::warn!("neither `docker compose` nor `docker-compose` is installed"),
-        }
+        let compose = Arc::new(compose::Compose::detect_now().await);
         let subject = subjects::docker_requests_wildcard(&config.host_name);
         let requests = nats.subscribe(subject.clone()).await.with_context(|| format!("subscribing to {subject}"))?;
         nats.flush().await.context("flushing the docker subscription")?;
@@ -159,7 +154,7 @@ pub async fn run_jobs(
         env,
         projects: warp_store::event_store::project_cqrs(pool.clone()),
         docker: Arc::new(client::DockerClient::new(&config.socket)),
-        compose: compose::detect().await,
+        compose: Arc::new(compose::Compose::detect_now().await),
         git: jobs.git,
         worker: jobs.runner.worker.clone(),
         settings: settings.clone(),

@@ -50,8 +50,8 @@ pub struct DeployServices {
     pub env: DeployEnvStore,
     pub projects: ProjectCqrs,
     pub docker: Arc<DockerClient>,
-    /// `None` when neither compose front end is installed: deploys then fail with that reason.
-    pub compose: Option<ComposeFrontEnd>,
+    /// The compose front end; when neither is found, deploys fail with that reason.
+    pub compose: Arc<crate::compose::Compose>,
     pub git: steps::git::GitOptions,
     /// This worker's name in event metadata (`system:<worker>`).
     pub worker: String,
@@ -111,10 +111,13 @@ impl DeployServices {
         }
     }
 
-    fn compose_front_end(&self) -> Result<&ComposeFrontEnd, JobFailure> {
-        self.compose
-            .as_ref()
-            .ok_or_else(|| JobFailure::failed("neither `docker compose` nor `docker-compose` is installed on this Docker host"))
+    async fn compose_front_end(&self) -> Result<ComposeFrontEnd, JobFailure> {
+        self.compose.front_end().await.ok_or_else(|| {
+            JobFailure::failed(format!(
+                "neither `docker compose` nor `docker-compose` answered `version` within {} s on this Docker host",
+                crate::compose::DETECT_TIMEOUT.as_secs()
+            ))
+        })
     }
 }
 

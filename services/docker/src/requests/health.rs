@@ -8,5 +8,5 @@ use crate::Context;
 /// Asks the engine for `GET /version`; `engine_unreachable` when it does not answer.
 pub async fn handle(ctx: &Context) -> Result<DockerHealth, DockerFailure> {
     let (engine_version, api_version) = ctx.client.version().await?;
-    Ok(DockerHealth { engine_version, api_version, compose: ctx.compose.clone() })
+    Ok(DockerHealth { engine_version, api_version, compose: ctx.compose.front_end().await })
 }

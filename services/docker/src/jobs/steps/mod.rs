@@ -54,7 +54,7 @@ impl ComposeProject {
     /// unreadable, workspace folder not creatable, a stored env value missing.
     pub async fn prepare(svc: &DeployServices, id: uuid::Uuid, project: Project) -> Result<Self, JobFailure> {
         let config = project.deployment.clone().ok_or_else(|| JobFailure::failed("the project has no compose source"))?;
-        let front_end = svc.compose_front_end()?.clone();
+        let front_end = svc.compose_front_end().await?;
         let settings = svc.settings.load().await.map_err(|e| JobFailure::failed(format!("reading the settings: {e:#}")))?;
         let workspace = Workspace::new(&settings.values.workspaces_root, id).map_err(JobFailure::failed)?;
         workspace.ensure().map_err(|e| JobFailure::failed(format!("creating the project folder: {e}")))?;
