@@ -163,6 +163,36 @@ async fn a_removed_route_is_unpublished_after_the_grace_period_and_only_the_pane
 }
 
 #[tokio::test]
+async fn a_failing_unpublish_is_tried_again_later_each_time_and_finally_removes_the_record() {
+    let (app, fake) = app_with_tunnel(0, json!({})).await;
+    let id = project(&app, "shop", "shop").await;
+    route(&app, id, "http://localhost:8080", "published").await;
+    // Each attempt tries Cloudflare 3 times: two attempts fail, the third gets through.
+    fake.inject(Fault::ServerError { status: 502 }, Some(reqwest::Method::DELETE), "/dns_records", 6);
+    let retry = || async {
+        sqlx::query_as::<_, (i32, Option<f64>)>(
+            "select unpublish_failures, extract(epoch from unpublish_at - now())::float8 from cloudflare_routes where project_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&app.db.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(app.delete_route(&app.admin, id).await.status(), StatusCode::ACCEPTED);
+    for (failures, delay) in [(1, 60.0), (2, 120.0)] {
+        let due_in = warp_test_support::eventually(crate::helpers::CATCH_UP, "the attempt failed", || async {
+            retry().await.filter(|(f, _)| *f == failures).and_then(|(_, due_in)| due_in)
+        })
+        .await;
+        assert!((delay - 15.0..=delay).contains(&due_in), "attempt {failures}: next one due in {due_in} s, wanted about {delay}");
+        sqlx::query("update cloudflare_routes set unpublish_at = now() where project_id = $1").bind(id).execute(&app.db.pool).await.unwrap();
+    }
+    app.project_eventually(id, "the route is gone", |p| p["route"].is_null()).await;
+    assert!(fake.records().is_empty(), "{:?}", fake.records());
+    assert_eq!(retry().await, None);
+}
+
+#[tokio::test]
 async fn a_project_archived_then_re_created_within_the_grace_period_keeps_the_site() {
     let (app, fake) = app_with_tunnel(3, json!({})).await;
     let old = project(&app, "shop", "shop").await;

@@ -104,7 +104,7 @@ async fn publish(
          values ($1, $2, $3, $4, $5)
          on conflict (hostname) do update set project_id = excluded.project_id, service_url = excluded.service_url,
                 tunnel_id = excluded.tunnel_id, dns_record_id = excluded.dns_record_id, published_at = now(),
-                unpublish_at = null",
+                unpublish_at = null, unpublish_failures = 0",
     )
     .bind(hostname.as_str())
     .bind(project_id)

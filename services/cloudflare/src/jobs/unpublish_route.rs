@@ -5,7 +5,9 @@
 //! longer scheduled (the route was requested again) → nothing is removed. Otherwise the
 //! panel's record (its comment marks it) and the panel's rule go, then the row, and
 //! `RouteUnpublished` is recorded. A failed attempt (Cloudflare unreachable, cloudflared not
-//! coming back) moves the due time a minute on, so the sweeper queues it again.
+//! coming back) moves the due time on, so the sweeper queues it again: [`RETRY_FIRST`] after
+//! the first failure, doubling with each one up to [`RETRY_MAX`]. It never gives up: the
+//! record and rule must go eventually, or the hostname would keep pointing at the tunnel.
 
 use std::sync::Arc;
 
@@ -18,6 +20,11 @@ use warp_jobs::{Executor, JobContext, JobFailure};
 use crate::dns;
 use crate::writer::{self, IngressLock};
 use crate::Services;
+
+/// Delay before the attempt after the first failed one (`RETRY_FIRST × 2^(failures-1)`).
+pub const RETRY_FIRST: std::time::Duration = std::time::Duration::from_secs(60);
+/// Longest delay between two attempts.
+pub const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Runs `unpublish_route` jobs.
 pub struct UnpublishRouteExecutor(pub Arc<Services>);
@@ -42,17 +49,23 @@ pub async fn run(svc: &Services, project_id: Uuid, hostname: &str, job: &JobCont
             Ok(())
         }
         Err(message) => {
-            // Try again in a minute: the sweeper queues a new job for the new due time.
-            let retried = sqlx::query(
-                "update cloudflare_routes set unpublish_at = now() + interval '1 minute'
-                  where hostname = $1 and project_id = $2 and unpublish_at is not null",
+            // Try again later, backing off: the sweeper queues a new job for the new due time.
+            let retried: Result<Option<(i32, chrono::DateTime<chrono::Utc>)>, _> = sqlx::query_as(
+                "update cloudflare_routes
+                    set unpublish_failures = unpublish_failures + 1,
+                        unpublish_at = now() + least(make_interval(secs => $3 * power(2, least(unpublish_failures, 20))),
+                                                     make_interval(secs => $4))
+                  where hostname = $1 and project_id = $2 and unpublish_at is not null
+                  returning unpublish_failures, unpublish_at",
             )
             .bind(host.as_str())
             .bind(project_id)
-            .execute(&svc.pool)
+            .bind(RETRY_FIRST.as_secs_f64())
+            .bind(RETRY_MAX.as_secs_f64())
+            .fetch_optional(&svc.pool)
             .await;
-            if retried.is_ok_and(|r| r.rows_affected() == 1) {
-                job.log.system("the unpublish is tried again in a minute");
+            if let Ok(Some((failures, at))) = retried {
+                job.log.system(&format!("attempt {failures} failed; the unpublish is tried again at {}", at.to_rfc3339()));
             }
             Err(JobFailure::failed(message))
         }
