@@ -175,18 +175,37 @@ impl TestExecutor for Script {
     }
 }
 
-/// Sleeps `duration` without a process, recording when each job started and ended.
+/// Records when each job started and ended, and holds each job until two jobs have been
+/// running at the same moment (or `wait` passed): jobs that may overlap are shown to overlap
+/// whatever the machine's load, and jobs that may not are never held by each other.
 #[derive(Clone)]
-pub struct Timed {
-    pub duration: Duration,
+pub struct Overlap {
+    pub wait: Duration,
     pub spans: Arc<Mutex<Vec<(Uuid, Instant, Instant)>>>,
+    /// (running now, most ever running at once).
+    pub running: Arc<Mutex<(usize, usize)>>,
 }
 
-impl TestExecutor for Timed {
+impl Overlap {
+    /// The most jobs that ran at the same moment.
+    pub fn most_at_once(&self) -> usize {
+        self.running.lock().unwrap().1
+    }
+}
+
+impl TestExecutor for Overlap {
     fn run<'a>(&'a self, job: &'a JobContext) -> BoxFuture<'a, Result<(), JobFailure>> {
         Box::pin(async move {
             let start = Instant::now();
-            tokio::time::sleep(self.duration).await;
+            {
+                let mut running = self.running.lock().unwrap();
+                running.0 += 1;
+                running.1 = running.1.max(running.0);
+            }
+            while self.most_at_once() < 2 && start.elapsed() < self.wait {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            self.running.lock().unwrap().0 -= 1;
             self.spans.lock().unwrap().push((job.job_id, start, Instant::now()));
             Ok(())
         })
