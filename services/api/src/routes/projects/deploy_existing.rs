@@ -59,7 +59,8 @@ pub struct DeployExisting {
     /// `docker-compose.yml`, `docker-compose.yaml`).
     pub compose_file: Option<String>,
     /// Deploy env: `${NAME}` in the compose file. Names `[A-Za-z_][A-Za-z0-9_]*`; values are
-    /// secrets (stored encrypted, never shown again), without `'`, line breaks or NUL.
+    /// secrets (stored encrypted, never shown again), up to 4096 bytes, without `'`, `\`, `${`,
+    /// CR, LF or NUL (see docs/API.md, "Deploy env").
     #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub env: Option<BTreeMap<String, String>>,
     /// One RFC 1123 label (lower-cased), published as `<subdomain>.<base domain>`.
