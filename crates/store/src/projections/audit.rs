@@ -99,7 +99,14 @@ fn outcome(event_type: &str) -> &'static str {
 
 /// Records the audit row of `event` (no-op when it is already there).
 pub async fn apply(conn: &mut PgConnection, event: &EventEnvelope) -> sqlx::Result<()> {
-    insert_rows(conn, LIVE, &[AuditRow::from_event(event)]).await
+    apply_all(conn, &[event]).await
+}
+
+/// Records the audit rows of `events` in one statement (rows already there are left as they
+/// are).
+pub async fn apply_all(conn: &mut PgConnection, events: &[&EventEnvelope]) -> sqlx::Result<()> {
+    let rows: Vec<AuditRow> = events.iter().map(|event| AuditRow::from_event(event)).collect();
+    insert_rows(conn, LIVE, &rows).await
 }
 
 async fn insert_rows(conn: &mut PgConnection, table: &str, rows: &[AuditRow]) -> sqlx::Result<()> {
