@@ -65,7 +65,7 @@ pub struct TokenInfo {
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
-    /// Last authenticated request, to the minute (see [`authenticate`]).
+    /// Last authenticated request, to the minute (it is written at most once a minute).
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
