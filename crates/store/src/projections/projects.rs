@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize as _, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -157,7 +157,7 @@ pub async fn apply_all(conn: &mut PgConnection, envelopes: &[&EventEnvelope]) ->
             continue;
         }
         let Ok(id) = envelope.aggregate_id.parse::<Uuid>() else { continue };
-        let event: ProjectEvent = serde_json::from_value(envelope.payload.clone())
+        let event = ProjectEvent::deserialize(&envelope.payload)
             .map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?;
         events.push((id, envelope, event));
     }
@@ -404,4 +404,73 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<ProjectView>> {
     .bind(id)
     .fetch_optional(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Folds `events` (sequence 1, 2, …) into a fresh row, the way a batch does.
+    fn replay(events: Vec<ProjectEvent>) -> Option<ProjectView> {
+        let id = Uuid::now_v7();
+        let mut row = None;
+        for (n, event) in events.into_iter().enumerate() {
+            let envelope = EventEnvelope {
+                aggregate_type: warp_events::project::AGGREGATE_TYPE.into(),
+                aggregate_id: id.to_string(),
+                sequence: n as i64 + 1,
+                event_type: String::new(),
+                event_version: "1.0".into(),
+                global_position: n as i64 + 1,
+                recorded_at: Utc::now(),
+                payload: serde_json::Value::Null,
+                metadata: warp_events::EventMetadata { actor: Some("octocat".into()), ..Default::default() },
+            };
+            row = fold(row, id, &envelope, event);
+        }
+        row
+    }
+
+    fn created() -> ProjectEvent {
+        ProjectEvent::ProjectCreated { name: "shop".into(), description: None, subdomain: None }
+    }
+
+    #[test]
+    fn events_before_the_creation_make_no_row() {
+        assert!(replay(vec![ProjectEvent::ProjectArchived {}]).is_none());
+        let row = replay(vec![created(), ProjectEvent::ProjectArchived {}]).unwrap();
+        assert!(row.archived);
+        assert_eq!((row.version, row.created_by.as_deref()), (2, Some("octocat")));
+    }
+
+    #[test]
+    fn a_failed_deploy_fails_a_project_only_when_nothing_served_or_what_served_was_replaced() {
+        let job_id = Uuid::now_v7();
+        let failed = |containers_changed, rolled_back_to: Option<&str>| ProjectEvent::DeploymentFailed {
+            job_id,
+            message: "boom".into(),
+            containers_changed,
+            rolled_back_to: rolled_back_to.map(Into::into),
+        };
+        let succeeded = || ProjectEvent::DeploymentSucceeded { job_id, commit: None, services: Vec::new() };
+        assert_eq!(replay(vec![created(), failed(false, None)]).unwrap().status, "failed");
+        let kept = replay(vec![created(), succeeded(), failed(false, None)]).unwrap();
+        assert_eq!((kept.status.as_str(), kept.last_error.as_deref()), ("running", Some("boom")));
+        assert_eq!(replay(vec![created(), succeeded(), failed(true, Some("abc"))]).unwrap().status, "running");
+        assert_eq!(replay(vec![created(), succeeded(), failed(true, None)]).unwrap().status, "failed");
+    }
+
+    #[test]
+    fn a_route_is_cleared_only_by_the_unpublish_of_the_hostname_it_was_unpublishing() {
+        let job_id = Uuid::now_v7();
+        let failed = ProjectEvent::RoutePublishFailed { job_id, hostname: None, message: "no base domain".into() };
+        let route = replay(vec![created(), failed.clone()]).unwrap().route.unwrap().0;
+        assert_eq!((route.state.as_str(), route.hostname, route.message.as_deref()), ("failed", None, Some("no base domain")));
+
+        let scheduled = ProjectEvent::RouteUnpublishScheduled { hostname: "a.example.com".into(), at: Utc::now() };
+        let other = ProjectEvent::RouteUnpublished { job_id, hostname: "b.example.com".into() };
+        let same = ProjectEvent::RouteUnpublished { job_id, hostname: "a.example.com".into() };
+        assert!(replay(vec![created(), scheduled.clone(), other]).unwrap().route.is_some());
+        assert!(replay(vec![created(), scheduled, same]).unwrap().route.is_none());
+    }
 }
