@@ -57,15 +57,11 @@ impl<H: Handler> Consumer<H> {
         let transient = HandlerError::from_sqlx;
         let mut tx = self.pool().begin().await.map_err(transient)?;
         let ids: Vec<String> = events.iter().map(|(id, _)| id.clone()).collect();
-        let mut claimed = inbox::claim_all(&mut tx, self.durable(), &ids).await.map_err(transient)?;
-        for (id, envelope) in &events {
-            // A message id twice in one batch is applied once, like a redelivery.
-            if !claimed.remove(id) {
-                continue;
-            }
-            let span = tracing::info_span!("consume", consumer = %self.durable(), message.id = id.as_str());
-            self.handler().handle(&mut tx, envelope).instrument(span).await?;
-        }
+        let mut fresh = inbox::claim_all(&mut tx, self.durable(), &ids).await.map_err(transient)?;
+        // A message id twice in one batch is applied once, like a redelivery.
+        let events: Vec<&EventEnvelope> =
+            events.iter().filter(|(id, _)| fresh.remove(id)).map(|(_, envelope)| envelope).collect();
+        self.handler().handle_batch(&mut tx, &events).await?;
         tx.commit().await.map_err(transient)
     }
 }

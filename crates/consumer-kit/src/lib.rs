@@ -92,4 +92,22 @@ pub trait Handler: Send + Sync + 'static {
         tx: &mut PgConnection,
         event: &EventEnvelope,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Applies `events` (a batch's newly claimed messages, in stream order) using `tx`, as
+    /// [`Handler::handle`] would one after the other; the default does exactly that. A handler
+    /// overrides it to apply a batch in fewer statements. Any error rolls the whole batch back,
+    /// and its messages are then handled one at a time with [`Handler::handle`], so the outcome
+    /// of an error (retry, dead letter) is decided per message.
+    fn handle_batch(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&EventEnvelope],
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async move {
+            for event in events {
+                self.handle(tx, event).await?;
+            }
+            Ok(())
+        }
+    }
 }

@@ -49,8 +49,10 @@ pub struct DatabaseArgs {
     /// Postgres URL of the event store and projections.
     #[arg(long = "database-url", env = "WARP_DATABASE_URL", value_parser = parse_database_url)]
     pub database_url: Option<DatabaseUrl>,
-    /// Most connections the pool opens.
-    #[arg(long, env = "WARP_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    /// Most connections the pool opens. `warp all` shares one pool among the API, the relay,
+    /// the consumers and the job runners; 32 leaves room under Postgres' default
+    /// `max_connections` (100) for a second process and operators' sessions.
+    #[arg(long, env = "WARP_DATABASE_MAX_CONNECTIONS", default_value_t = 32)]
     pub database_max_connections: u32,
 }
 

@@ -65,6 +65,7 @@ pub struct TokenInfo {
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// Last authenticated request, to the minute (it is written at most once a minute).
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -118,22 +119,31 @@ pub async fn create(pool: &PgPool, login: &str, name: &str, role: Role) -> sqlx:
     Ok((row.into(), secret))
 }
 
-/// The principal of a presented token, or `None` when it is unknown, malformed or revoked.
-/// Records the time of use.
+/// The principal of a presented token, or `None` when it is unknown, malformed or revoked
+/// (a revocation takes effect on the next request). Records the time of use to the minute:
+/// `last_used_at` is written only when it is older than [`LAST_USED_RESOLUTION_SECONDS`], so
+/// concurrent requests with one token read its row without queueing on a row lock to update it.
 pub async fn authenticate(pool: &PgPool, presented: &str) -> sqlx::Result<Option<Principal>> {
     if !presented.starts_with(TOKEN_PREFIX) || presented.len() != TOKEN_PREFIX.len() + 64 {
         return Ok(None);
     }
     let row: Option<(Uuid, String, String)> = sqlx::query_as(
-        "update api_tokens set last_used_at = now()
-          where token_hash = $1 and revoked_at is null
-          returning id, login, role",
+        "with token as (select id, login, role, last_used_at from api_tokens
+                         where token_hash = $1 and revoked_at is null),
+              used as (update api_tokens t set last_used_at = now() from token
+                        where t.id = token.id and t.revoked_at is null
+                          and (token.last_used_at is null or token.last_used_at < now() - make_interval(secs => $2)))
+         select id, login, role from token",
     )
     .bind(hash(presented))
+    .bind(LAST_USED_RESOLUTION_SECONDS)
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|(token_id, login, role)| Principal { credential: Credential::Token(token_id), login, role: Role::parse(&role) }))
 }
+
+/// How stale a token's `last_used_at` may be, seconds.
+pub const LAST_USED_RESOLUTION_SECONDS: f64 = 60.0;
 
 /// Tokens, newest first; only `login`'s when given.
 pub async fn list(pool: &PgPool, login: Option<&str>) -> sqlx::Result<Vec<TokenInfo>> {

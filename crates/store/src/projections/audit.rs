@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::Serialize;
@@ -19,7 +20,7 @@ const LIVE: &str = "audit_log";
 /// Where a rebuild writes before the swap.
 const FRESH: &str = "audit_log_rebuild";
 /// Rows per insert statement during a rebuild.
-const REBUILD_BATCH: usize = 2000;
+const REBUILD_BATCH: usize = 5000;
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -99,7 +100,14 @@ fn outcome(event_type: &str) -> &'static str {
 
 /// Records the audit row of `event` (no-op when it is already there).
 pub async fn apply(conn: &mut PgConnection, event: &EventEnvelope) -> sqlx::Result<()> {
-    insert_rows(conn, LIVE, &[AuditRow::from_event(event)]).await
+    apply_all(conn, &[event]).await
+}
+
+/// Records the audit rows of `events` in one statement (rows already there are left as they
+/// are).
+pub async fn apply_all(conn: &mut PgConnection, events: &[&EventEnvelope]) -> sqlx::Result<()> {
+    let rows: Vec<AuditRow> = events.iter().map(|event| AuditRow::from_event(event)).collect();
+    insert_rows(conn, LIVE, &rows).await
 }
 
 async fn insert_rows(conn: &mut PgConnection, table: &str, rows: &[AuditRow]) -> sqlx::Result<()> {
@@ -116,16 +124,16 @@ async fn insert_rows(conn: &mut PgConnection, table: &str, rows: &[AuditRow]) ->
     sqlx::query(&sql)
         .bind(rows.iter().map(|r| r.global_position).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.recorded_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.actor.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.action.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.aggregate_type.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.aggregate_id.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.actor.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.action.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.aggregate_type.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.aggregate_id.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.sequence).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.target.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.target.as_str()).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.project_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.outcome.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.correlation_id.clone()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.request_id.clone()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.correlation_id.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.request_id.as_deref()).collect::<Vec<_>>())
         .execute(conn)
         .await?;
     Ok(())
@@ -224,10 +232,13 @@ pub struct RebuildRunning;
 
 async fn rebuild_locked(pool: &PgPool, conn: &mut PgConnection, started: Instant) -> anyhow::Result<RebuildReport> {
     sqlx::query(&format!("drop table if exists {FRESH}")).execute(&mut *conn).await?;
-    sqlx::query(&format!("create table {FRESH} (like {LIVE} including all)")).execute(&mut *conn).await?;
+    // No indexes while loading: building them once at the end is several times faster than
+    // keeping six of them up to date row by row.
+    sqlx::query(&format!("create table {FRESH} (like {LIVE} including defaults)")).execute(&mut *conn).await?;
 
     let all_events = format!("select {EVENT_COLUMNS} from events e order by e.global_position");
     let mut replayed = replay(pool, conn, &all_events).await?;
+    let indexes = copy_indexes(conn).await?;
 
     let mut tx = pool.begin().await?;
     sqlx::query(&format!("lock table {LIVE} in exclusive mode")).execute(&mut *tx).await?;
@@ -242,6 +253,9 @@ async fn rebuild_locked(pool: &PgPool, conn: &mut PgConnection, started: Instant
     insert_rows(&mut tx, FRESH, &late).await?;
     sqlx::query(&format!("drop table {LIVE}")).execute(&mut *tx).await?;
     sqlx::query(&format!("alter table {FRESH} rename to {LIVE}")).execute(&mut *tx).await?;
+    for index in &indexes {
+        sqlx::query(&index.restore_name()).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
 
     let elapsed = started.elapsed();
@@ -252,21 +266,91 @@ async fn rebuild_locked(pool: &PgPool, conn: &mut PgConnection, started: Instant
     })
 }
 
-/// Streams `select` (event rows) into the fresh table in batches; returns the row count.
-async fn replay(pool: &PgPool, writer: &mut PgConnection, select: &str) -> anyhow::Result<u64> {
-    let mut events = sqlx::query_as::<_, EventRow>(select).fetch(pool);
-    let mut batch = Vec::with_capacity(REBUILD_BATCH);
-    let mut count = 0u64;
-    while let Some(row) = events.try_next().await? {
-        batch.push(AuditRow::from_event(&row.into()));
-        if batch.len() == REBUILD_BATCH {
-            insert_rows(writer, FRESH, &batch).await?;
-            count += batch.len() as u64;
-            batch.clear();
+/// An index (or the constraint it backs) of the live table, copied onto the fresh table under
+/// a temporary name.
+struct CopiedIndex {
+    /// Its name on the live table, which the copy takes after the swap.
+    name: String,
+    temporary: String,
+    /// Backs a primary key or unique constraint (renamed as a constraint).
+    constraint: bool,
+}
+
+impl CopiedIndex {
+    /// The statement that gives the copy (on the swapped-in table) the live index's name.
+    fn restore_name(&self) -> String {
+        if self.constraint {
+            format!("alter table {LIVE} rename constraint {} to {}", self.temporary, self.name)
+        } else {
+            format!("alter index {} rename to {}", self.temporary, self.name)
         }
     }
-    insert_rows(writer, FRESH, &batch).await?;
-    count += batch.len() as u64;
+}
+
+/// Creates the live table's primary key, unique constraints and indexes on the loaded fresh
+/// table (named `<fresh>_<n>` until the swap).
+async fn copy_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<CopiedIndex>> {
+    let live: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        "select i.relname::text, pg_get_constraintdef(c.oid), pg_get_indexdef(x.indexrelid)
+           from pg_index x
+           join pg_class i on i.oid = x.indexrelid
+           left join pg_constraint c on c.conindid = x.indexrelid and c.conrelid = x.indrelid
+          where x.indrelid = $1::regclass
+          order by i.relname",
+    )
+    .bind(LIVE)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut copied = Vec::with_capacity(live.len());
+    for (n, (name, constraint, index)) in live.into_iter().enumerate() {
+        let temporary = format!("{FRESH}_{n}");
+        let create = match &constraint {
+            Some(definition) => format!("alter table {FRESH} add constraint {temporary} {definition}"),
+            None => {
+                // `CREATE [UNIQUE] INDEX <name> ON <table> USING <method and columns>`
+                let (head, using) = index
+                    .split_once(" USING ")
+                    .with_context(|| format!("unexpected definition of index {name}: {index}"))?;
+                let unique = if head.starts_with("CREATE UNIQUE") { "unique " } else { "" };
+                format!("create {unique}index {temporary} on {FRESH} using {using}")
+            }
+        };
+        sqlx::query(&create).execute(&mut *conn).await?;
+        copied.push(CopiedIndex { name, temporary, constraint: constraint.is_some() });
+    }
+    Ok(copied)
+}
+
+/// Streams `select` (event rows) into the fresh table in batches; returns the row count. Reading
+/// the next batch overlaps with inserting the last one.
+async fn replay(pool: &PgPool, writer: &mut PgConnection, select: &str) -> anyhow::Result<u64> {
+    let (batches, mut received) = tokio::sync::mpsc::channel::<Vec<AuditRow>>(2);
+    let read = async move {
+        let mut events = sqlx::query_as::<_, EventRow>(select).fetch(pool);
+        let mut batch = Vec::with_capacity(REBUILD_BATCH);
+        while let Some(row) = events.try_next().await? {
+            batch.push(AuditRow::from_event(&row.into()));
+            if batch.len() == REBUILD_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(REBUILD_BATCH));
+                if batches.send(full).await.is_err() {
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = batches.send(batch).await;
+        }
+        anyhow::Ok(())
+    };
+    let write = async move {
+        let mut count = 0u64;
+        while let Some(batch) = received.recv().await {
+            insert_rows(writer, FRESH, &batch).await?;
+            count += batch.len() as u64;
+        }
+        anyhow::Ok(count)
+    };
+    let ((), count) = tokio::try_join!(read, write)?;
     Ok(count)
 }
 

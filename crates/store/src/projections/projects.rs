@@ -1,7 +1,9 @@
 //! The `projects` read model: one row per project, at the version of the last event applied.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize as _, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -127,96 +129,132 @@ pub struct DeploymentView {
     pub deployed_at: DateTime<Utc>,
 }
 
-/// Applies one project event. Events already applied (sequence ≤ version) are no-ops; an event
-/// whose predecessor is missing fails with [`ProjectionError::Gap`] so it is retried later.
+/// Columns of the `projects` table (every field of [`ProjectView`] but `last_job_status`,
+/// which comes from `jobs`).
+const COLUMNS: &str = "id, name, description, subdomain, archived, version, created_by, created_at, updated_at, kind,
+    status, last_action, last_job_id, source, compose_file, compose_project, quick_service, env_names, deployment,
+    last_error, compose_exceptions, route";
+
+/// Applies one project event (see [`apply_all`]).
 pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), ProjectionError> {
-    let Some((id, event)) =
-        super::next_event::<ProjectEvent>(conn, "projects", warp_events::project::AGGREGATE_TYPE, envelope).await?
-    else {
+    apply_all(conn, &[envelope]).await
+}
+
+/// Applies `envelopes` in the order given (stream order) with one read and one write,
+/// whatever their number: the rows they touch are locked and read (`for update`, in id order),
+/// the events are folded into them ([`fold`]), and the changed rows are written back in one
+/// upsert. Events of other aggregate types or with a non-UUID aggregate id are left out; events
+/// already applied (sequence ≤ the row's `version`) are no-ops.
+///
+/// # Errors
+/// [`ProjectionError::Gap`] when an event's predecessor is neither applied nor earlier in
+/// `envelopes` (it is retried later); [`ProjectionError::Malformed`] when a payload is not a
+/// `ProjectEvent`. Nothing is written then.
+pub async fn apply_all(conn: &mut PgConnection, envelopes: &[&EventEnvelope]) -> Result<(), ProjectionError> {
+    let mut events = Vec::with_capacity(envelopes.len());
+    for &envelope in envelopes {
+        if envelope.aggregate_type != warp_events::project::AGGREGATE_TYPE {
+            continue;
+        }
+        let Ok(id) = envelope.aggregate_id.parse::<Uuid>() else { continue };
+        let event = ProjectEvent::deserialize(&envelope.payload)
+            .map_err(|source| ProjectionError::Malformed { event_type: envelope.event_type.clone(), source })?;
+        events.push((id, envelope, event));
+    }
+    if events.is_empty() {
         return Ok(());
-    };
+    }
+    let mut ids: Vec<Uuid> = events.iter().map(|(id, ..)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let stored: Vec<ProjectView> =
+        sqlx::query_as(&format!("select {COLUMNS} from projects where id = any($1) order by id for update"))
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut rows: HashMap<Uuid, ProjectView> = stored.into_iter().map(|row| (row.id, row)).collect();
+    let mut changed = HashSet::new();
+    for (id, envelope, event) in events {
+        let current = rows.get(&id).map_or(0, |row| row.version);
+        if envelope.sequence <= current {
+            continue;
+        }
+        if envelope.sequence != current + 1 {
+            return Err(ProjectionError::Gap {
+                aggregate_id: envelope.aggregate_id.clone(),
+                sequence: envelope.sequence,
+                expected: current + 1,
+            });
+        }
+        if let Some(row) = fold(rows.remove(&id), id, envelope, event) {
+            changed.insert(id);
+            rows.insert(id, row);
+        }
+    }
+    let changed: Vec<&ProjectView> = ids.iter().filter(|id| changed.contains(*id)).filter_map(|id| rows.get(id)).collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let updates = COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|column| *column != "id")
+        .map(|column| format!("{column} = excluded.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The version guard keeps a row from going back should another writer have moved it on.
+    sqlx::query(&format!(
+        "insert into projects ({COLUMNS})
+         select {COLUMNS} from jsonb_populate_recordset(null::projects, $1)
+         on conflict (id) do update set {updates} where projects.version < excluded.version"
+    ))
+    .bind(Json(changed))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The row after `event` (the next event of project `id`), from the row before it (`None`: no
+/// row yet). Every rule of the read model is here; `None` when there is still no row (an
+/// event before `ProjectCreated`, which the aggregate never emits).
+fn fold(row: Option<ProjectView>, id: Uuid, envelope: &EventEnvelope, event: ProjectEvent) -> Option<ProjectView> {
     let at = envelope.recorded_at;
-    let seq = envelope.sequence;
+    let mut row = match (row, event) {
+        (_, ProjectEvent::ProjectCreated { name, description, subdomain }) => {
+            ProjectView::created(id, name, description, subdomain, envelope.metadata.actor.clone(), at)
+        }
+        (None, _) => return None,
+        (Some(mut row), event) => {
+            change(&mut row, event, at);
+            row
+        }
+    };
+    row.version = envelope.sequence;
+    row.updated_at = at;
+    Some(row)
+}
+
+/// What `event` (anything but `ProjectCreated`) changes in `row`, recorded at `at`.
+fn change(row: &mut ProjectView, event: ProjectEvent, at: DateTime<Utc>) {
     match event {
-        ProjectEvent::ProjectCreated { name, description, subdomain } => {
-            sqlx::query(
-                "insert into projects (id, name, description, subdomain, version, created_by, created_at, updated_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $7)",
-            )
-            .bind(id)
-            .bind(name)
-            .bind(description)
-            .bind(subdomain)
-            .bind(seq)
-            .bind(&envelope.metadata.actor)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-        }
-        ProjectEvent::ProjectRenamed { to, .. } => {
-            sqlx::query("update projects set name = $2, version = $3, updated_at = $4 where id = $1")
-                .bind(id)
-                .bind(to)
-                .bind(seq)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-        }
+        ProjectEvent::ProjectCreated { .. } => {}
+        ProjectEvent::ProjectRenamed { to, .. } => row.name = to,
         ProjectEvent::ProjectSettingsUpdated { description, subdomain } => {
-            sqlx::query(
-                "update projects set description = $2, subdomain = $3, version = $4, updated_at = $5 where id = $1",
-            )
-            .bind(id)
-            .bind(description)
-            .bind(subdomain)
-            .bind(seq)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            row.description = description;
+            row.subdomain = subdomain;
         }
-        ProjectEvent::ProjectArchived {} => {
-            sqlx::query("update projects set archived = true, version = $2, updated_at = $3 where id = $1")
-                .bind(id)
-                .bind(seq)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-        }
+        ProjectEvent::ProjectArchived {} => row.archived = true,
         ProjectEvent::DeploymentConfigured { source, compose_file, compose_project } => {
-            sqlx::query(
-                "update projects set kind = 'compose', source = $2, compose_file = $3, compose_project = $4,
-                        version = $5, updated_at = $6 where id = $1",
-            )
-            .bind(id)
-            .bind(Json(source))
-            .bind(compose_file)
-            .bind(compose_project)
-            .bind(seq)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            row.kind = "compose".into();
+            row.source = Some(Json(source));
+            row.compose_file = compose_file;
+            row.compose_project = Some(compose_project);
         }
         ProjectEvent::QuickServiceConfigured { target } => {
-            sqlx::query(
-                "update projects set kind = 'quick_service', quick_service = $2, version = $3, updated_at = $4 where id = $1",
-            )
-            .bind(id)
-            .bind(Json(target))
-            .bind(seq)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            row.kind = "quick_service".into();
+            row.quick_service = Some(Json(target));
         }
-        ProjectEvent::DeployEnvChanged { vars } => {
-            let names: Vec<String> = vars.into_keys().collect();
-            sqlx::query("update projects set env_names = $2, version = $3, updated_at = $4 where id = $1")
-                .bind(id)
-                .bind(names)
-                .bind(seq)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
-        }
+        ProjectEvent::DeployEnvChanged { vars } => row.env_names = vars.into_keys().collect(),
         ProjectEvent::DeploymentRequested { job_id, action } => {
             let action = match action {
                 DeployAction::Deploy => "deploy",
@@ -225,29 +263,13 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                 DeployAction::Remove => "remove",
                 DeployAction::RemoveWithVolumes => "remove_with_volumes",
             };
-            sqlx::query(
-                "update projects set last_job_id = $2, last_action = $3, version = $4, updated_at = $5 where id = $1",
-            )
-            .bind(id)
-            .bind(job_id)
-            .bind(action)
-            .bind(seq)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            row.last_job_id = Some(job_id);
+            row.last_action = Some(action.into());
         }
         ProjectEvent::DeploymentSucceeded { job_id, commit, services } => {
-            let deployment = DeploymentView { job_id, commit, services, deployed_at: at };
-            sqlx::query(
-                "update projects set status = 'running', deployment = $2, last_error = null,
-                        version = $3, updated_at = $4 where id = $1",
-            )
-            .bind(id)
-            .bind(Json(deployment))
-            .bind(seq)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            row.status = "running".into();
+            row.deployment = Some(Json(DeploymentView { job_id, commit, services, deployed_at: at }));
+            row.last_error = None;
         }
         ProjectEvent::DeploymentFailed { message, containers_changed, rolled_back_to, .. } => {
             // One rule: a project with nothing serving (never deployed, failed, removed) is
@@ -255,154 +277,92 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
             // failure may have replaced what served (containers changed, no rollback), and
             // otherwise keeps its status and shows the error.
             let replaced = containers_changed && rolled_back_to.is_none();
-            sqlx::query(
-                "update projects set last_error = $2, version = $3, updated_at = $4,
-                        status = case when $5 or status in ('created', 'failed', 'removed') then 'failed' else status end
-                  where id = $1",
-            )
-            .bind(id)
-            .bind(&message)
-            .bind(seq)
-            .bind(at)
-            .bind(replaced)
-            .execute(&mut *conn)
-            .await?;
+            if replaced || ["created", "failed", "removed"].contains(&row.status.as_str()) {
+                row.status = "failed".into();
+            }
+            row.last_error = Some(message);
         }
         ProjectEvent::ProjectStopped { services, .. } => {
-            set_status(conn, id, "stopped", None, seq, at).await?;
-            refresh_services(conn, id, services).await?;
+            row.status = "stopped".into();
+            row.last_error = None;
+            refresh_services(row, services);
         }
         ProjectEvent::ProjectStarted { services, .. } => {
-            set_status(conn, id, "running", None, seq, at).await?;
-            refresh_services(conn, id, services).await?;
+            row.status = "running".into();
+            row.last_error = None;
+            refresh_services(row, services);
         }
         ProjectEvent::ProjectRemoved { .. } => {
-            sqlx::query(
-                "update projects set status = 'removed', deployment = null, last_error = null,
-                        version = $2, updated_at = $3 where id = $1",
-            )
-            .bind(id)
-            .bind(seq)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            row.status = "removed".into();
+            row.deployment = None;
+            row.last_error = None;
         }
         ProjectEvent::ComposePolicyExceptionsSet { allowed } => {
-            let allowed: Vec<&str> = allowed.iter().map(|rule| rule.as_str()).collect();
-            sqlx::query("update projects set compose_exceptions = $2, version = $3, updated_at = $4 where id = $1")
-                .bind(id)
-                .bind(allowed)
-                .bind(seq)
-                .bind(at)
-                .execute(&mut *conn)
-                .await?;
+            row.compose_exceptions = allowed.iter().map(|rule| rule.as_str().to_owned()).collect();
         }
         ProjectEvent::RouteRequested { subdomain, service_url } => {
-            let route = RouteView {
+            row.route = Some(Json(RouteView {
                 subdomain: Some(subdomain),
                 hostname: None,
                 service_url: Some(service_url),
                 state: "pending".into(),
                 message: None,
                 unpublish_at: None,
-            };
+            }));
             // A quick service whose check passed is running; for compose projects the deploy
             // outcome already said so.
-            sqlx::query(
-                "update projects set version = $2, updated_at = $3, route = $4,
-                        status = case when kind = 'quick_service' then 'running' else status end,
-                        last_error = case when kind = 'quick_service' then null else last_error end
-                  where id = $1",
-            )
-                .bind(id)
-                .bind(seq)
-                .bind(at)
-                .bind(Json(route))
-                .execute(&mut *conn)
-                .await?;
+            if row.kind == "quick_service" {
+                row.status = "running".into();
+                row.last_error = None;
+            }
         }
-        ProjectEvent::RouteWithdrawn {} => set_route(conn, id, seq, at, "route", &[]).await?,
+        ProjectEvent::RouteWithdrawn {} => {}
         ProjectEvent::RoutePublished { hostname, service_url, .. } => {
-            let patch = serde_json::json!({"hostname": hostname, "service_url": service_url, "state": "published",
-                                           "message": null, "unpublish_at": null});
-            set_route(conn, id, seq, at, "coalesce(route, '{}'::jsonb) || $4", &[patch]).await?;
+            let route = route_mut(row);
+            route.hostname = Some(hostname);
+            route.service_url = Some(service_url);
+            route.state = "published".into();
+            route.message = None;
+            route.unpublish_at = None;
         }
         ProjectEvent::RoutePublishFailed { hostname, message, .. } => {
-            let patch = serde_json::json!({"hostname": hostname, "state": "failed", "message": message});
-            set_route(conn, id, seq, at, "coalesce(route, '{}'::jsonb) || $4", &[patch]).await?;
+            let route = route_mut(row);
+            route.hostname = hostname;
+            route.state = "failed".into();
+            route.message = Some(message);
         }
         ProjectEvent::RouteUnpublishScheduled { hostname, at: due } => {
-            let patch = serde_json::json!({"hostname": hostname, "state": "unpublishing", "unpublish_at": due});
-            set_route(conn, id, seq, at, "coalesce(route, '{}'::jsonb) || $4", &[patch]).await?;
+            let route = route_mut(row);
+            route.hostname = Some(hostname);
+            route.state = "unpublishing".into();
+            route.unpublish_at = Some(due);
         }
         ProjectEvent::RouteUnpublished { hostname, .. } => {
-            let expr = "case when route->>'hostname' = $4->>'hostname' and route->>'state' = 'unpublishing'
-                             then null else route end";
-            set_route(conn, id, seq, at, expr, &[serde_json::json!({"hostname": hostname})]).await?;
+            let unpublishing = row
+                .route
+                .as_ref()
+                .is_some_and(|route| route.hostname.as_deref() == Some(hostname.as_str()) && route.state == "unpublishing");
+            if unpublishing {
+                row.route = None;
+            }
         }
     }
-    Ok(())
 }
 
 /// Replaces the containers shown under `deployment.services` with `services`, the engine's
 /// view after a stop or start (older events carry none: the copy then stays).
-async fn refresh_services(
-    conn: &mut PgConnection,
-    id: Uuid,
-    services: Option<Vec<warp_events::project::DeployedService>>,
-) -> Result<(), ProjectionError> {
-    let Some(services) = services else { return Ok(()) };
-    sqlx::query(
-        "update projects set deployment = jsonb_set(deployment, '{services}', $2)
-          where id = $1 and deployment is not null",
-    )
-    .bind(id)
-    .bind(Json(services))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Sets `route = <expr>` (which may use `$4`, the one JSON argument) with the version.
-async fn set_route(
-    conn: &mut PgConnection,
-    id: Uuid,
-    seq: i64,
-    at: DateTime<Utc>,
-    expr: &str,
-    args: &[serde_json::Value],
-) -> Result<(), ProjectionError> {
-    let sql = format!("update projects set route = {expr}, version = $2, updated_at = $3 where id = $1");
-    let mut query = sqlx::query(&sql).bind(id).bind(seq).bind(at);
-    for arg in args {
-        query = query.bind(Json(arg.clone()));
+fn refresh_services(row: &mut ProjectView, services: Option<Vec<DeployedService>>) {
+    if let (Some(deployment), Some(services)) = (row.deployment.as_mut(), services) {
+        deployment.services = services;
     }
-    query.execute(&mut *conn).await?;
-    Ok(())
 }
 
-/// Sets `status`, and `last_error` to `error` (a success clears it).
-async fn set_status(
-    conn: &mut PgConnection,
-    id: Uuid,
-    status: &str,
-    error: Option<&str>,
-    seq: i64,
-    at: DateTime<Utc>,
-) -> Result<(), ProjectionError> {
-    sqlx::query(
-        "update projects set status = $2,
-                last_error = $3,
-                version = $4, updated_at = $5 where id = $1",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(error)
-    .bind(seq)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// The row's route, an empty one (no fields, no state) when it has none yet: a publish
+/// outcome fills in what it knows.
+fn route_mut(row: &mut ProjectView) -> &mut RouteView {
+    row.route.get_or_insert_with(|| {
+        Json(RouteView { subdomain: None, hostname: None, service_url: None, state: String::new(), message: None, unpublish_at: None })
+    })
 }
 
 /// Filters of [`list`].
@@ -444,4 +404,73 @@ pub async fn get(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<ProjectView>> {
     .bind(id)
     .fetch_optional(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Folds `events` (sequence 1, 2, …) into a fresh row, the way a batch does.
+    fn replay(events: Vec<ProjectEvent>) -> Option<ProjectView> {
+        let id = Uuid::now_v7();
+        let mut row = None;
+        for (n, event) in events.into_iter().enumerate() {
+            let envelope = EventEnvelope {
+                aggregate_type: warp_events::project::AGGREGATE_TYPE.into(),
+                aggregate_id: id.to_string(),
+                sequence: n as i64 + 1,
+                event_type: String::new(),
+                event_version: "1.0".into(),
+                global_position: n as i64 + 1,
+                recorded_at: Utc::now(),
+                payload: serde_json::Value::Null,
+                metadata: warp_events::EventMetadata { actor: Some("octocat".into()), ..Default::default() },
+            };
+            row = fold(row, id, &envelope, event);
+        }
+        row
+    }
+
+    fn created() -> ProjectEvent {
+        ProjectEvent::ProjectCreated { name: "shop".into(), description: None, subdomain: None }
+    }
+
+    #[test]
+    fn events_before_the_creation_make_no_row() {
+        assert!(replay(vec![ProjectEvent::ProjectArchived {}]).is_none());
+        let row = replay(vec![created(), ProjectEvent::ProjectArchived {}]).unwrap();
+        assert!(row.archived);
+        assert_eq!((row.version, row.created_by.as_deref()), (2, Some("octocat")));
+    }
+
+    #[test]
+    fn a_failed_deploy_fails_a_project_only_when_nothing_served_or_what_served_was_replaced() {
+        let job_id = Uuid::now_v7();
+        let failed = |containers_changed, rolled_back_to: Option<&str>| ProjectEvent::DeploymentFailed {
+            job_id,
+            message: "boom".into(),
+            containers_changed,
+            rolled_back_to: rolled_back_to.map(Into::into),
+        };
+        let succeeded = || ProjectEvent::DeploymentSucceeded { job_id, commit: None, services: Vec::new() };
+        assert_eq!(replay(vec![created(), failed(false, None)]).unwrap().status, "failed");
+        let kept = replay(vec![created(), succeeded(), failed(false, None)]).unwrap();
+        assert_eq!((kept.status.as_str(), kept.last_error.as_deref()), ("running", Some("boom")));
+        assert_eq!(replay(vec![created(), succeeded(), failed(true, Some("abc"))]).unwrap().status, "running");
+        assert_eq!(replay(vec![created(), succeeded(), failed(true, None)]).unwrap().status, "failed");
+    }
+
+    #[test]
+    fn a_route_is_cleared_only_by_the_unpublish_of_the_hostname_it_was_unpublishing() {
+        let job_id = Uuid::now_v7();
+        let failed = ProjectEvent::RoutePublishFailed { job_id, hostname: None, message: "no base domain".into() };
+        let route = replay(vec![created(), failed.clone()]).unwrap().route.unwrap().0;
+        assert_eq!((route.state.as_str(), route.hostname, route.message.as_deref()), ("failed", None, Some("no base domain")));
+
+        let scheduled = ProjectEvent::RouteUnpublishScheduled { hostname: "a.example.com".into(), at: Utc::now() };
+        let other = ProjectEvent::RouteUnpublished { job_id, hostname: "b.example.com".into() };
+        let same = ProjectEvent::RouteUnpublished { job_id, hostname: "a.example.com".into() };
+        assert!(replay(vec![created(), scheduled.clone(), other]).unwrap().route.is_some());
+        assert!(replay(vec![created(), scheduled, same]).unwrap().route.is_none());
+    }
 }

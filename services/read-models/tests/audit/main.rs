@@ -137,11 +137,20 @@ async fn rebuilding_the_audit_trail_reproduces_the_live_projection_row_for_row()
     }
     h.wait_count("select count(*) from audit_log", 50).await;
     let live = warp_store::projections::audit::all(&h.db.pool).await.unwrap();
+    let indexes = "select indexname || ': ' || regexp_replace(indexdef, '^.* USING ', '') from pg_indexes
+                    where tablename = 'audit_log' order by indexname";
+    let live_indexes: Vec<String> = sqlx::query_scalar(indexes).fetch_all(&h.db.pool).await.unwrap();
+    let live_constraints = h.count("select count(*) from pg_constraint where conrelid = 'audit_log'::regclass").await;
 
     let report = warp_store::projections::audit::rebuild(&h.db.pool).await.unwrap();
     assert_eq!(report.events, 50);
     let rebuilt = warp_store::projections::audit::all(&h.db.pool).await.unwrap();
     assert_eq!(rebuilt, live);
+    let rebuilt_indexes: Vec<String> = sqlx::query_scalar(indexes).fetch_all(&h.db.pool).await.unwrap();
+    assert_eq!(rebuilt_indexes, live_indexes, "the swapped-in table has the live table's indexes, by name");
+    assert!(live_indexes.len() >= 6, "primary key, unique key and the four list indexes: {live_indexes:?}");
+    let rebuilt_constraints = h.count("select count(*) from pg_constraint where conrelid = 'audit_log'::regclass").await;
+    assert_eq!(rebuilt_constraints, live_constraints);
     assert_eq!(live.iter().filter(|r| r.action == "project.archived").count(), 10);
     assert!(live.iter().all(|r| r.actor.as_deref() == Some("octocat") && r.correlation_id.as_deref() == Some("c")));
 

@@ -11,8 +11,12 @@ use warp_jobs::{JobContext, JobFailure};
 
 use crate::client::{container_name, published_ports, DockerClient};
 
-/// How often the containers are checked.
-const POLL: Duration = Duration::from_millis(500);
+/// The first pause between two checks of the containers; each pause doubles up to
+/// [`MAX_POLL`] (a container that starts at once is seen at once, a slow healthcheck is not
+/// asked about twenty times a second).
+const FIRST_POLL: Duration = Duration::from_millis(50);
+/// The longest pause between two checks.
+const MAX_POLL: Duration = Duration::from_millis(500);
 /// Log lines of a failed container quoted in the failure.
 const LOG_TAIL: &str = "20";
 /// Longest wait for every service to run and turn healthy (healthchecks with a long
@@ -42,6 +46,7 @@ pub async fn wait(
 ) -> Result<Vec<DeployedService>, JobFailure> {
     let mut last_report = String::new();
     let deadline = tokio::time::Instant::now() + READY_WITHIN;
+    let mut poll = FIRST_POLL;
     loop {
         let containers = inspect_project(docker, project).await?;
         let mut waiting = Vec::new();
@@ -95,8 +100,9 @@ pub async fn wait(
         }
         tokio::select! {
             _ = job.cancelled().cancelled() => return Err(JobFailure::Stopped),
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(poll) => {}
         }
+        poll = (poll * 2).min(MAX_POLL);
     }
 }
 
