@@ -62,7 +62,7 @@ impl Workspace {
     /// When a folder source leaves the root, points into [`STATE_DIR`] or does not exist.
     pub fn source_dir(&self, source: &ProjectSource) -> Result<PathBuf, String> {
         match source {
-            ProjectSource::Git { .. } => Ok(self.checkout()),
+            ProjectSource::Git { .. } | ProjectSource::Github { .. } => Ok(self.checkout()),
             ProjectSource::Folder { path } => folder_source(&self.root, path),
         }
     }
