@@ -61,7 +61,7 @@ impl Github {
 
     /// `POST /api/projects/from-template`; returns (project id, job id).
     async fn create(&self, body: Value) -> (Uuid, String) {
-        let response = self.app.from_template(&self.app.admin, &body).await;
+        let response = self.app.create_from_template(&self.app.admin, &body).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
         let accepted: Value = response.json().await.unwrap();
         (accepted["project_id"].as_str().unwrap().parse().unwrap(), accepted["job_id"].as_str().unwrap().to_owned())
@@ -251,12 +251,12 @@ async fn a_repository_that_never_becomes_clonable_fails_the_job_removes_the_work
 async fn a_template_that_is_not_allowlisted_is_refused_with_422_naming_it_and_nothing_changes() {
     let t = Github::start(false, Duration::from_secs(60)).await;
     t.fake.add_repo("evil/template", true, false);
-    let response = t.app.from_template(&t.app.admin, &json!({"name": "shop", "template": "evil/template", "private": false})).await;
+    let response = t.app.create_from_template(&t.app.admin, &json!({"name": "shop", "template": "evil/template", "private": false})).await;
     let error = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(error["field"], "template");
     assert!(error["message"].as_str().unwrap().contains("evil/template"), "{error}");
     for bad in [json!({"name": "my shop", "template": "octo/template-web", "private": false}), json!({"name": "shop", "template": "octo", "private": false})] {
-        let response = t.app.from_template(&t.app.admin, &bad).await;
+        let response = t.app.create_from_template(&t.app.admin, &bad).await;
         assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     }
     let projects: Vec<(String,)> = sqlx::query_as("select aggregate_id from events where aggregate_type = 'project'").fetch_all(&t.app.db.pool).await.unwrap();

@@ -212,7 +212,7 @@ impl TestApp {
     }
 
     /// `POST /api/projects/from-template`.
-    pub async fn from_template(&self, token: &Token, body: &Value) -> Response {
+    pub async fn create_from_template(&self, token: &Token, body: &Value) -> Response {
         self.post(token, "/api/projects/from-template", body).await
     }
 
