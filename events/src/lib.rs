@@ -6,6 +6,7 @@
 //! - [`project`]: [`ProjectEvent`], the facts recorded by the `Project` aggregate.
 //! - [`docker`]: request-reply messages of the docker service (`warp.docker.<host>.<action>`)
 //!   and live container log lines.
+//! - [`github`]: request-reply messages of the github service (`warp.github.<action>`).
 //! - [`job`]: [`JobEvent`] and [`JobInput`], the facts recorded by the `Job` aggregate.
 //! - [`logs`]: live job log messages (`warp.logs.job.<id>`).
 //! - [`settings`]: [`SettingsEvent`], the facts recorded by the `Settings` aggregate (runtime
@@ -20,6 +21,7 @@
 
 pub mod docker;
 pub mod envelope;
+pub mod github;
 pub mod job;
 pub mod logs;
 pub mod project;

@@ -44,6 +44,21 @@ pub const CLOUDFLARE_TUNNEL_STATUS: &str = "tunnel_status";
 pub const CLOUDFLARE_TUNNEL_PREVIEW: &str = "tunnel_preview";
 /// Cloudflare action: the tunnel's health (reply `TunnelHealth`).
 pub const CLOUDFLARE_TUNNEL_HEALTH: &str = "tunnel_health";
+/// Prefix of request-reply subjects answered by the github service: `warp.github.<action>`
+/// (core NATS, not the event stream).
+pub const GITHUB_REQUEST_PREFIX: &str = "warp.github";
+/// GitHub action: the repositories the panel's token can see (request `RepoQuery`, reply
+/// `GithubReply<RepoPage>`, see [`crate::github`]).
+pub const GITHUB_REPOS: &str = "repos";
+
+/// Request subject of `action` (e.g. [`GITHUB_REPOS`]) on the github service:
+/// `warp.github.<action>`.
+pub fn github_request_subject(action: &str) -> String {
+    format!("{GITHUB_REQUEST_PREFIX}.{action}")
+}
+
+/// Everything the github service answers: `warp.github.>`.
+pub const GITHUB_REQUESTS_WILDCARD: &str = "warp.github.>";
 
 /// The JetStream deduplication header (`Nats-Msg-Id`).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";

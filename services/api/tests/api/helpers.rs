@@ -61,6 +61,7 @@ pub struct TestApp {
     pub api_nats: async_nats::Client,
     pub docker_nats: async_nats::Client,
     pub cloudflare_nats: async_nats::Client,
+    pub github_nats: async_nats::Client,
     pub names: NatsNames,
     /// This test's docker host name (unique, so only this test's docker service answers).
     pub docker_host: String,
@@ -175,6 +176,51 @@ impl TestApp {
         });
     }
 
+    /// Starts the github service (consumer, request service, job runner) for this app; git
+    /// trusts `git_ca_file`, a new repository may take `clone_wait` to become clonable, and
+    /// listings are cached for `list_cache_ttl`.
+    pub async fn start_github_service(&self, git_ca_file: Option<std::path::PathBuf>, clone_wait: Duration, list_cache_ttl: Duration) {
+        let mut config = warp_github::GithubConfig::from_args(&warp_github::GithubArgs {
+            github_max_parallel_jobs: 2,
+            github_clone_wait_seconds: clone_wait.as_secs(),
+            github_list_cache_seconds: 0,
+            github_api_timeout_seconds: 10,
+            github_git_ca_file: git_ca_file,
+        });
+        config.list_cache_ttl = list_cache_ttl;
+        config.runner.poll_interval = Duration::from_millis(100);
+        config.runner.cancel_poll = Duration::from_millis(100);
+        let options = ConsumerOptions {
+            base_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            reconnect_delay: Duration::from_millis(100),
+            ..ConsumerOptions::default()
+        };
+        let (pool, nats, names, settings, stop) =
+            (self.db.pool.clone(), self.github_nats.clone(), self.names.clone(), self.settings.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(error) = warp_github::run(pool, nats, names, settings, config, options, stop).await {
+                panic!("the github service failed: {error:#}");
+            }
+        });
+        // It subscribes on its own connection: wait until the API's connection reaches it.
+        let subject = warp_events::subjects::github_request_subject("ping");
+        eventually(CATCH_UP, "the github service answers the API's connection", || async {
+            self.api_nats.request(subject.clone(), "{}".into()).await.ok().map(|_| ())
+        })
+        .await;
+    }
+
+    /// `POST /api/projects/from-template`.
+    pub async fn create_from_template(&self, token: &Token, body: &Value) -> Response {
+        self.post(token, "/api/projects/from-template", body).await
+    }
+
+    /// `GET /api/github/repos` with `query`.
+    pub async fn github_repos(&self, token: &Token, query: &[(&str, &str)]) -> Response {
+        self.client.get(format!("{}/api/github/repos", self.address)).bearer_auth(&token.secret).query(query).send().await.unwrap()
+    }
+
     /// An app whose read models never catch up (no projection consumers run).
     pub async fn spawn_without_projections() -> Self {
         Self::spawn_with(TestNats::new().await, false).await
@@ -200,6 +246,7 @@ impl TestApp {
         let api_nats = nats.connect_as(NatsUser::Api).await;
         let docker_nats = nats.connect_as(NatsUser::Docker).await;
         let cloudflare_nats = nats.connect_as(NatsUser::Cloudflare).await;
+        let github_nats = nats.connect_as(NatsUser::Github).await;
         let state = warp_api::AppState::new(db.pool.clone(), api_nats.clone(), nats.names.clone(), settings.clone())
             .with_docker_host(docker_host.clone())
             .with_panel_ports([api_port])
@@ -239,6 +286,7 @@ impl TestApp {
             api_nats,
             docker_nats,
             cloudflare_nats,
+            github_nats,
             names: test_names,
             docker_host,
             settings,
