@@ -44,21 +44,24 @@ pub const CLOUDFLARE_TUNNEL_STATUS: &str = "tunnel_status";
 pub const CLOUDFLARE_TUNNEL_PREVIEW: &str = "tunnel_preview";
 /// Cloudflare action: the tunnel's health (reply `TunnelHealth`).
 pub const CLOUDFLARE_TUNNEL_HEALTH: &str = "tunnel_health";
-/// Prefix of request-reply subjects answered by the github service: `warp.github.<action>`
-/// (core NATS, not the event stream).
+/// Prefix of request-reply subjects answered by the github service:
+/// `warp.github.<stream>.<action>` (core NATS, not the event stream), `<stream>` as for
+/// [`CLOUDFLARE_REQUEST_PREFIX`]: panels (and tests) sharing a NATS server stay apart.
 pub const GITHUB_REQUEST_PREFIX: &str = "warp.github";
 /// GitHub action: the repositories the panel's token can see (request `RepoQuery`, reply
 /// `GithubReply<RepoPage>`, see [`crate::github`]).
 pub const GITHUB_REPOS: &str = "repos";
 
-/// Request subject of `action` (e.g. [`GITHUB_REPOS`]) on the github service:
-/// `warp.github.<action>`.
-pub fn github_request_subject(action: &str) -> String {
-    format!("{GITHUB_REQUEST_PREFIX}.{action}")
+/// Request subject of `action` (e.g. [`GITHUB_REPOS`]) on the github service of the panel
+/// whose event stream is `stream`: `warp.github.<stream>.<action>`.
+pub fn github_request_subject(stream: &str, action: &str) -> String {
+    format!("{GITHUB_REQUEST_PREFIX}.{}.{}", token(stream), token(action))
 }
 
-/// Everything the github service answers: `warp.github.>`.
-pub const GITHUB_REQUESTS_WILDCARD: &str = "warp.github.>";
+/// Everything the github service of `stream`'s panel answers: `warp.github.<stream>.*`.
+pub fn github_requests_wildcard(stream: &str) -> String {
+    format!("{GITHUB_REQUEST_PREFIX}.{}.*", token(stream))
+}
 
 /// The JetStream deduplication header (`Nats-Msg-Id`).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";

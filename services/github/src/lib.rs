@@ -105,10 +105,11 @@ pub async fn run(
     let runner_config = config.runner.clone();
     let svc = Arc::new(Services::new(pool.clone(), settings.clone(), config));
     let consumer_config = nats::consumer_config("github", &names)?;
+    let stream = names.stream.clone();
     let consumer = Consumer::new(pool.clone(), js, names, consumer_config, handlers::GithubHandler(svc.clone()), options)?;
     let runner = warp_jobs::Runner::new(pool, client.clone(), settings.redactor().clone(), runner_config);
     let runner = Arc::new(jobs::register(svc.clone(), runner));
     tracing::info!("github service running");
-    let (c, q, r) = tokio::join!(consumer.run(shutdown.clone()), requests::serve(svc, client, shutdown.clone()), runner.run(shutdown));
+    let (c, q, r) = tokio::join!(consumer.run(shutdown.clone()), requests::serve(svc, client, &stream, shutdown.clone()), runner.run(shutdown));
     c.and(q).and(r)
 }

@@ -160,7 +160,7 @@ pub struct DeploymentView {
 /// which comes from `jobs`).
 const COLUMNS: &str = "id, name, description, subdomain, archived, version, created_by, created_at, updated_at, kind,
     status, last_action, last_job_id, source, compose_file, compose_project, quick_service, env_names, deployment,
-    last_error, compose_exceptions, route";
+    last_error, compose_exceptions, route, repository";
 
 /// Applies one project event (see [`apply_all`]).
 pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), ProjectionError> {
@@ -375,60 +375,51 @@ fn change(row: &mut ProjectView, event: ProjectEvent, at: DateTime<Utc>) {
         }
         ProjectEvent::RepoCreationRequested { job_id, template, owner, name, .. } => {
             let repo = owner.map_or(name.clone(), |owner| format!("{owner}/{name}"));
-            let view = RepositoryView { template, repo, html_url: None, state: "requested".into(), message: None, repo_left: false, commit: None };
-            sqlx::query(
-                "update projects set repository = $2, last_job_id = $3, last_action = 'create_from_template',
-                        version = $4, updated_at = $5 where id = $1",
-            )
-            .bind(id)
-            .bind(Json(view))
-            .bind(job_id)
-            .bind(seq)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+            row.repository =
+                Some(Json(RepositoryView { template, repo, html_url: None, state: "requested".into(), message: None, repo_left: false, commit: None }));
+            row.last_job_id = Some(job_id);
+            row.last_action = Some("create_from_template".into());
         }
         ProjectEvent::RepoCreated { repo, html_url, .. } => {
-            let patch = serde_json::json!({"repo": repo, "html_url": html_url, "state": "created"});
-            set_repository(conn, id, seq, at, patch, None).await?;
+            let view = repository_mut(row);
+            view.repo = repo;
+            view.html_url = Some(html_url);
+            view.state = "created".into();
         }
         ProjectEvent::RepoCloned { commit, .. } => {
-            set_repository(conn, id, seq, at, serde_json::json!({"state": "cloned", "commit": commit}), None).await?;
+            let view = repository_mut(row);
+            view.state = "cloned".into();
+            view.commit = Some(commit);
         }
         ProjectEvent::RepoCreationFailed { message, repo_left, .. } => {
-            let mut patch = serde_json::json!({"state": "failed", "message": message, "repo_left": repo_left.is_some()});
+            let view = repository_mut(row);
+            view.state = "failed".into();
+            view.message = Some(message.clone());
+            view.repo_left = repo_left.is_some();
             if let Some(repo) = repo_left {
-                patch["repo"] = serde_json::Value::String(repo);
+                view.repo = repo;
             }
-            set_repository(conn, id, seq, at, patch, Some(&message)).await?;
+            // Nothing serves yet: the project failed with that error.
+            row.status = "failed".into();
+            row.last_error = Some(message);
         }
     }
 }
 
-/// Merges `patch` into `repository`, with the version; with `failed`, the project's status
-/// becomes `failed` with that error (nothing serves yet).
-async fn set_repository(
-    conn: &mut PgConnection,
-    id: Uuid,
-    seq: i64,
-    at: DateTime<Utc>,
-    patch: serde_json::Value,
-    failed: Option<&str>,
-) -> Result<(), ProjectionError> {
-    sqlx::query(
-        "update projects set repository = coalesce(repository, '{}'::jsonb) || $4, version = $2, updated_at = $3,
-                status = case when $5::text is null then status else 'failed' end,
-                last_error = coalesce($5, last_error)
-          where id = $1",
-    )
-    .bind(id)
-    .bind(seq)
-    .bind(at)
-    .bind(Json(patch))
-    .bind(failed)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// The row's repository view, an empty one when it has none yet (the aggregate always records
+/// `RepoCreationRequested` first, so this only guards against a malformed history).
+fn repository_mut(row: &mut ProjectView) -> &mut RepositoryView {
+    row.repository.get_or_insert_with(|| {
+        Json(RepositoryView {
+            template: String::new(),
+            repo: String::new(),
+            html_url: None,
+            state: String::new(),
+            message: None,
+            repo_left: false,
+            commit: None,
+        })
+    })
 }
 
 /// Replaces the containers shown under `deployment.services` with `services`, the engine's

@@ -204,7 +204,7 @@ impl TestApp {
             }
         });
         // It subscribes on its own connection: wait until the API's connection reaches it.
-        let subject = warp_events::subjects::github_request_subject("ping");
+        let subject = warp_events::subjects::github_request_subject(&self.names.stream, "ping");
         eventually(CATCH_UP, "the github service answers the API's connection", || async {
             self.api_nats.request(subject.clone(), "{}".into()).await.ok().map(|_| ())
         })

@@ -1,5 +1,5 @@
 //! One file per NATS request-reply action the github service answers on
-//! `warp.github.<action>`: [`repos`] (the repositories the token can see, for
+//! `warp.github.<stream>.<action>`: [`repos`] (the repositories the token can see, for
 //! `GET /api/github/repos`). [`serve`] routes each request by the subject's action.
 
 pub mod repos;
@@ -16,11 +16,12 @@ use warp_platform::Shutdown;
 
 use crate::Services;
 
-/// Subscribes to `warp.github.>` and answers each request until `shutdown`.
-pub async fn serve(svc: Arc<Services>, nats: async_nats::Client, shutdown: Shutdown) -> anyhow::Result<()> {
-    let mut requests = nats.subscribe(subjects::GITHUB_REQUESTS_WILDCARD).await.context("subscribing to warp.github.>")?;
+/// Subscribes to `warp.github.<stream>.*` and answers each request until `shutdown`.
+pub async fn serve(svc: Arc<Services>, nats: async_nats::Client, stream: &str, shutdown: Shutdown) -> anyhow::Result<()> {
+    let subject = subjects::github_requests_wildcard(stream);
+    let mut requests = nats.subscribe(subject.clone()).await.with_context(|| format!("subscribing to {subject}"))?;
     nats.flush().await.context("flushing the github subscription")?;
-    let prefix = format!("{}.", subjects::GITHUB_REQUEST_PREFIX);
+    let prefix = subject.trim_end_matches('*').to_owned();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),

@@ -20,7 +20,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub async fn request<Req: Serialize, Resp: DeserializeOwned>(state: &AppState, action: &str, body: &Req) -> Result<Resp, ApiError> {
     let payload = serde_json::to_vec(body).expect("a github request serialises");
     let request = async_nats::Request::new().payload(payload.into()).timeout(Some(REQUEST_TIMEOUT));
-    let message = state.nats.send_request(subjects::github_request_subject(action), request).await.map_err(|error| {
+    let message = state.nats.send_request(subjects::github_request_subject(&state.names.stream, action), request).await.map_err(|error| {
         ApiError::Unavailable(match error.kind() {
             RequestErrorKind::NoResponders => "the github service is not running (nothing answers on NATS)".to_owned(),
             RequestErrorKind::TimedOut => format!("the github service did not answer within {} s", REQUEST_TIMEOUT.as_secs()),
