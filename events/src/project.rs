@@ -102,6 +102,21 @@ pub enum ProjectEvent {
     /// Job `job_id` removed the DNS record and ingress rule of `hostname` that the panel had
     /// created for this project.
     RouteUnpublished { job_id: Uuid, hostname: String },
+    /// Job `job_id` made sure the project's GitHub repository `repo` (`owner/name`) has a
+    /// webhook sending `push` events to `url` (`<public_url>/hooks/github`), signed with the
+    /// webhook secret whose fingerprint is `secret_fingerprint`: hook `hook_id` was
+    /// `change`d.
+    GithubWebhookEnsured {
+        job_id: Uuid,
+        repo: String,
+        hook_id: u64,
+        url: String,
+        change: crate::github::WebhookChange,
+        secret_fingerprint: String,
+    },
+    /// Job `job_id` could not make sure `repo` has the panel's webhook; `message` says why
+    /// (e.g. the token has no admin rights on the repository).
+    GithubWebhookFailed { job_id: Uuid, repo: String, message: String },
 }
 
 /// Where a compose project's code comes from.
@@ -233,7 +248,7 @@ pub struct DeployedService {
 
 impl ProjectEvent {
     /// Event type names, as stored in `events.event_type`, one per variant.
-    pub const TYPES: [&'static str; 20] = [
+    pub const TYPES: [&'static str; 22] = [
         "ProjectCreated",
         "ProjectRenamed",
         "ProjectSettingsUpdated",
@@ -254,6 +269,8 @@ impl ProjectEvent {
         "RoutePublishFailed",
         "RouteUnpublishScheduled",
         "RouteUnpublished",
+        "GithubWebhookEnsured",
+        "GithubWebhookFailed",
     ];
 }
 
@@ -280,6 +297,8 @@ impl DomainEvent for ProjectEvent {
             ProjectEvent::RoutePublishFailed { .. } => "RoutePublishFailed",
             ProjectEvent::RouteUnpublishScheduled { .. } => "RouteUnpublishScheduled",
             ProjectEvent::RouteUnpublished { .. } => "RouteUnpublished",
+            ProjectEvent::GithubWebhookEnsured { .. } => "GithubWebhookEnsured",
+            ProjectEvent::GithubWebhookFailed { .. } => "GithubWebhookFailed",
         };
         name.to_owned()
     }

@@ -58,6 +58,19 @@ pub struct Project {
     /// Hostnames published for this project and not unpublished yet, with the time each is
     /// due to be unpublished when one is scheduled.
     pub published: BTreeMap<String, Option<chrono::DateTime<chrono::Utc>>>,
+    /// The webhook the panel last made sure of on the project's GitHub repository.
+    #[serde(default)]
+    pub webhook: Option<EnsuredWebhook>,
+}
+
+/// The panel's webhook on a project's repository, as the last `GithubWebhookEnsured` said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnsuredWebhook {
+    pub repo: String,
+    pub hook_id: u64,
+    pub url: String,
+    /// Fingerprint of the webhook secret the hook was given.
+    pub secret_fingerprint: String,
 }
 
 /// A route a project asks for: `<subdomain>.<base domain>` → `service_url`.
@@ -202,7 +215,9 @@ impl Aggregate for Project {
                 if self.deployment.is_none() {
                     return Err(ProjectError::NotDeployable);
                 }
-                sink.write(ProjectEvent::DeploymentRequested { job_id, action }, self).await;
+                if !self.pending_jobs.contains(&job_id) {
+                    sink.write(ProjectEvent::DeploymentRequested { job_id, action }, self).await;
+                }
             }
             ProjectCommand::RecordDeploymentSucceeded { job_id, commit, services } => {
                 self.check_created()?;
@@ -280,6 +295,17 @@ impl Aggregate for Project {
                     sink.write(ProjectEvent::RouteUnpublished { job_id, hostname }, self).await;
                 }
             }
+            ProjectCommand::RecordWebhookEnsured { job_id, repo, hook_id, url, change, secret_fingerprint } => {
+                self.check_created()?;
+                let (repo, url, secret_fingerprint) = (bounded::short(&repo), bounded::short(&url), bounded::short(&secret_fingerprint));
+                let event = ProjectEvent::GithubWebhookEnsured { job_id, repo, hook_id, url, change, secret_fingerprint };
+                sink.write(event, self).await;
+            }
+            ProjectCommand::RecordWebhookFailed { job_id, repo, message } => {
+                self.check_created()?;
+                let (repo, message) = (bounded::short(&repo), bounded::message(&message));
+                sink.write(ProjectEvent::GithubWebhookFailed { job_id, repo, message }, self).await;
+            }
         }
         Ok(())
     }
@@ -343,6 +369,10 @@ impl Aggregate for Project {
             ProjectEvent::RouteUnpublished { hostname, .. } => {
                 self.published.remove(&hostname);
             }
+            ProjectEvent::GithubWebhookEnsured { repo, hook_id, url, secret_fingerprint, .. } => {
+                self.webhook = Some(EnsuredWebhook { repo, hook_id, url, secret_fingerprint });
+            }
+            ProjectEvent::GithubWebhookFailed { .. } => {}
         }
     }
 }

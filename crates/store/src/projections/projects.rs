@@ -57,6 +57,10 @@ pub struct ProjectView {
     /// The project's route, `null` when it asks for none.
     #[schema(value_type = Option<RouteView>)]
     pub route: Option<Json<RouteView>>,
+    /// GitHub sources: the panel's `push` webhook on the repository, `null` until the panel
+    /// tried to create it.
+    #[schema(value_type = Option<WebhookView>)]
+    pub webhook: Option<Json<WebhookView>>,
 }
 
 impl ProjectView {
@@ -95,6 +99,7 @@ impl ProjectView {
             last_error: None,
             compose_exceptions: Vec::new(),
             route: None,
+            webhook: None,
         }
     }
 }
@@ -114,6 +119,28 @@ pub struct RouteView {
     pub message: Option<String>,
     /// When the route is unpublished (state `unpublishing`).
     pub unpublish_at: Option<DateTime<Utc>>,
+}
+
+/// The panel's webhook on a project's GitHub repository, as the last `ensure_webhook` job left
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    /// `active` (the hook exists as the panel wants it) or `failed` (see `message`).
+    pub state: String,
+    /// `owner/name`.
+    pub repo: String,
+    /// GitHub's id of the hook; kept from the last success when a later attempt failed.
+    pub hook_id: Option<u64>,
+    /// Where GitHub delivers: `<public_url>/hooks/github`.
+    pub url: Option<String>,
+    /// What the last success did: `created`, `updated` or `unchanged`.
+    #[schema(value_type = Option<String>)]
+    pub change: Option<warp_events::github::WebhookChange>,
+    /// Why the last attempt failed (state `failed`).
+    pub message: Option<String>,
+    /// The job of the last attempt, and when its outcome was recorded.
+    pub job_id: Uuid,
+    pub checked_at: DateTime<Utc>,
 }
 
 /// The last successful deployment of a compose project.
@@ -340,6 +367,25 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                              then null else route end";
             set_route(conn, id, seq, at, expr, &[serde_json::json!({"hostname": hostname})]).await?;
         }
+        ProjectEvent::GithubWebhookEnsured { job_id, repo, hook_id, url, change, .. } => {
+            let webhook = WebhookView {
+                state: "active".into(),
+                repo,
+                hook_id: Some(hook_id),
+                url: Some(url),
+                change: Some(change),
+                message: None,
+                job_id,
+                checked_at: at,
+            };
+            set_webhook(conn, id, seq, at, "$4", Json(serde_json::to_value(webhook).expect("a webhook view serialises"))).await?;
+        }
+        ProjectEvent::GithubWebhookFailed { job_id, repo, message } => {
+            // A failure keeps what the last success found (hook id, URL) beside the message.
+            let patch = serde_json::json!({"state": "failed", "repo": repo, "message": message, "job_id": job_id,
+                                           "checked_at": at});
+            set_webhook(conn, id, seq, at, "coalesce(webhook, '{}'::jsonb) || $4", Json(patch)).await?;
+        }
     }
     Ok(())
 }
@@ -360,6 +406,20 @@ async fn refresh_services(
     .bind(Json(services))
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Sets `webhook = <expr>` (which may use `$4`, `arg`) with the version.
+async fn set_webhook(
+    conn: &mut PgConnection,
+    id: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    expr: &str,
+    arg: Json<serde_json::Value>,
+) -> Result<(), ProjectionError> {
+    let sql = format!("update projects set webhook = {expr}, version = $2, updated_at = $3 where id = $1");
+    sqlx::query(&sql).bind(id).bind(seq).bind(at).bind(arg).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod containers;
 pub mod dead_letters;
 pub mod events;
 pub mod health;
+pub mod hooks;
 pub mod jobs;
 pub mod projects;
 pub mod settings;
