@@ -8,7 +8,7 @@
 //!   is signed in to GitHub in "the browser", slow GitHub down, read what it handed out.
 //! - `State`: everything the fake knows (one mutex; handlers lock briefly).
 //! - One handler per endpoint, grouped by GitHub area: [`oauth`] (the web flow), [`users`],
-//!   [`orgs`]:
+//!   [`orgs`], [`hooks`]:
 //!   - `GET /login/oauth/authorize` → 302 to `redirect_uri?code=…&state=…` (or
 //!     `?error=access_denied&…&state=…` when the user declines);
 //!   - `POST /login/oauth/access_token` → the token as JSON (`Accept: application/json`) or
@@ -24,9 +24,12 @@
 //!
 //! Later areas (repos, templates, webhooks) add their own handlers and state the same way.
 
+mod hooks;
 mod oauth;
 mod orgs;
 mod users;
+
+pub use hooks::{FakeHook, PushDelivery};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -35,7 +38,7 @@ use std::time::Duration;
 use axum::extract::State as AxumState;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -90,6 +93,10 @@ pub(crate) struct State {
     pub(crate) delay: Duration,
     /// Requests seen, as `METHOD path` (for assertions on what the panel asked).
     pub(crate) requests: Vec<String>,
+    /// The fake's own URL (API URLs in answers point back at it).
+    pub(crate) base_url: String,
+    /// Repository webhooks and who may manage them.
+    pub(crate) hooks: hooks::Hooks,
 }
 
 /// A running fake GitHub; it stops when the test's runtime ends.
@@ -111,9 +118,12 @@ impl FakeGithub {
             .route("/user/memberships/orgs/{org}", get(orgs::membership))
             .route("/orgs/{org}/members/{username}", get(orgs::member_check))
             .route("/orgs/{org}/public_members/{username}", get(orgs::public_member_check))
+            .route("/repos/{owner}/{repo}/hooks", get(hooks::list).post(hooks::create))
+            .route("/repos/{owner}/{repo}/hooks/{hook_id}", patch(hooks::update))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake GitHub");
         let url = format!("http://{}", listener.local_addr().unwrap());
+        state.lock().unwrap().base_url = url.clone();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self { url, state }
     }
