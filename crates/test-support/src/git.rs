@@ -115,12 +115,19 @@ impl GitServer {
 
     /// Creates the bare repo `<name>.git` (default branch `main`, fetching any sha allowed)
     /// and a work tree to edit it. The served repo has no commits until the first
-    /// [`FixtureRepo::commit`].
+    /// [`FixtureRepo::commit`]. `name` is one plain path segment, or `owner/name` as GitHub
+    /// serves repositories (`<github_web_url>/<owner>/<name>.git`).
     pub fn create_repo(&self, name: &str) -> FixtureRepo {
-        assert!(is_plain_name(name), "repo name {name:?} must be one plain path segment");
+        assert!(
+            name.split('/').count() <= 2 && name.split('/').all(is_plain_name),
+            "repo name {name:?} must be one plain path segment or owner/name"
+        );
         let home = self.dir.join("home");
         let bare = self.repos_dir().join(format!("{name}.git"));
         let work = self.dir.join("work").join(name);
+        for dir in [&bare, &work] {
+            std::fs::create_dir_all(dir.parent().expect("a repo folder has a parent")).expect("create the repo's parent folder");
+        }
         run_git(&home, None, [OsStr::new("init"), OsStr::new("-q"), OsStr::new("--bare"), OsStr::new("-b"), OsStr::new("main"), bare.as_os_str()]);
         run_git(&home, Some(&bare), ["config", "uploadpack.allowAnySHA1InWant", "true"]);
         run_git(&home, None, [OsStr::new("init"), OsStr::new("-q"), OsStr::new("-b"), OsStr::new("main"), work.as_os_str()]);

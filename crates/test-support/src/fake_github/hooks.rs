@@ -206,6 +206,12 @@ impl PushDelivery {
     }
 }
 
+/// `value` percent-encoded for an `application/x-www-form-urlencoded` body (GitHub's
+/// `form` content type sends `payload=<this>`).
+pub fn form_value(value: &str) -> String {
+    super::percent(value)
+}
+
 /// Who may do what on `repo` with the request's token: `Ok` for an admin, else GitHub's answer.
 fn admin(s: &State, headers: &HeaderMap, repo: &str) -> Result<(), Box<Response>> {
     let (user, _) = caller(s, headers)?;

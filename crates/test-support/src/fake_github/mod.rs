@@ -29,7 +29,7 @@ mod oauth;
 mod orgs;
 mod users;
 
-pub use hooks::{FakeHook, PushDelivery};
+pub use hooks::{form_value, FakeHook, PushDelivery};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

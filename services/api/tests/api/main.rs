@@ -30,3 +30,4 @@ mod streams;
 mod strictness;
 mod tunnel;
 mod tunnel_local;
+mod webhooks;
