@@ -102,6 +102,31 @@ pub enum ProjectEvent {
     /// Job `job_id` removed the DNS record and ingress rule of `hostname` that the panel had
     /// created for this project.
     RouteUnpublished { job_id: Uuid, hostname: String },
+    /// A user asked for the project's code to come from a new GitHub repository `name`, owned
+    /// by `owner` (`null`: the user the panel's token belongs to), generated from the
+    /// allowlisted template `template` (`owner/name`), private or public. Job `job_id`
+    /// (`create_from_template`, run by the github service) creates and clones it, and queues
+    /// the first deploy when `deploy`. Every compose command will run with `-p
+    /// <compose_project>`.
+    RepoCreationRequested {
+        job_id: Uuid,
+        template: String,
+        owner: Option<String>,
+        name: String,
+        private: bool,
+        deploy: bool,
+        compose_project: String,
+    },
+    /// Job `job_id` created the GitHub repository `repo` (`owner/name`, as GitHub names it),
+    /// shown at `html_url`, whose default branch is `default_branch`. Followed by
+    /// `DeploymentConfigured` with source `{"github":{"repo":…,"ref":<default_branch>}}`.
+    RepoCreated { job_id: Uuid, repo: String, html_url: String, default_branch: String },
+    /// Job `job_id` cloned the repository at `commit` into the project's workspace.
+    RepoCloned { job_id: Uuid, commit: String },
+    /// Job `job_id` could not create or clone the project's repository: `message` says why
+    /// (redacted). `repo_left` names the repository the job had already created: it stays on
+    /// GitHub (the panel never deletes a repository); `null` when none was created.
+    RepoCreationFailed { job_id: Uuid, message: String, repo_left: Option<String> },
     /// Job `job_id` made sure the project's GitHub repository `repo` (`owner/name`) has a
     /// webhook sending `push` events to `url` (`<public_url>/hooks/github`), signed with the
     /// webhook secret whose fingerprint is `secret_fingerprint`: hook `hook_id` was
@@ -131,6 +156,15 @@ pub enum ProjectSource {
     },
     /// A folder, relative to the workspaces root setting.
     Folder { path: String },
+    /// A GitHub repository (`owner/name`, GitHub's rules, see
+    /// `warp_domain::validate::RepoSlug`) at a branch or tag, cloned from
+    /// `<github_web_url>/<owner>/<name>.git` with the panel's `github_token` when one is set
+    /// (private repositories). `{"github":{"repo":"octo/shop","ref":"main"}}`.
+    Github {
+        repo: String,
+        #[serde(rename = "ref")]
+        git_ref: String,
+    },
 }
 
 /// What a quick-service project exposes.
@@ -248,7 +282,7 @@ pub struct DeployedService {
 
 impl ProjectEvent {
     /// Event type names, as stored in `events.event_type`, one per variant.
-    pub const TYPES: [&'static str; 22] = [
+    pub const TYPES: [&'static str; 26] = [
         "ProjectCreated",
         "ProjectRenamed",
         "ProjectSettingsUpdated",
@@ -269,6 +303,10 @@ impl ProjectEvent {
         "RoutePublishFailed",
         "RouteUnpublishScheduled",
         "RouteUnpublished",
+        "RepoCreationRequested",
+        "RepoCreated",
+        "RepoCloned",
+        "RepoCreationFailed",
         "GithubWebhookEnsured",
         "GithubWebhookFailed",
     ];
@@ -297,6 +335,10 @@ impl DomainEvent for ProjectEvent {
             ProjectEvent::RoutePublishFailed { .. } => "RoutePublishFailed",
             ProjectEvent::RouteUnpublishScheduled { .. } => "RouteUnpublishScheduled",
             ProjectEvent::RouteUnpublished { .. } => "RouteUnpublished",
+            ProjectEvent::RepoCreationRequested { .. } => "RepoCreationRequested",
+            ProjectEvent::RepoCreated { .. } => "RepoCreated",
+            ProjectEvent::RepoCloned { .. } => "RepoCloned",
+            ProjectEvent::RepoCreationFailed { .. } => "RepoCreationFailed",
             ProjectEvent::GithubWebhookEnsured { .. } => "GithubWebhookEnsured",
             ProjectEvent::GithubWebhookFailed { .. } => "GithubWebhookFailed",
         };

@@ -34,6 +34,22 @@ pub const DOCKER_CONTAINER_INFO: &str = "container_info";
 /// Docker action: attach a container to a network (cloudflared to a routed service's).
 pub const DOCKER_CONNECT_NETWORK: &str = "connect_network";
 
+/// Prefix of request-reply subjects answered by the github service: `warp.github.<action>`
+/// (core NATS, not the event stream).
+pub const GITHUB_REQUEST_PREFIX: &str = "warp.github";
+/// GitHub action: the repositories the panel's token can see (request `RepoQuery`, reply
+/// `GithubReply<RepoPage>`, see [`crate::github`]).
+pub const GITHUB_REPOS: &str = "repos";
+
+/// Request subject of `action` (e.g. [`GITHUB_REPOS`]) on the github service:
+/// `warp.github.<action>`.
+pub fn github_request_subject(action: &str) -> String {
+    format!("{GITHUB_REQUEST_PREFIX}.{action}")
+}
+
+/// Everything the github service answers: `warp.github.>`.
+pub const GITHUB_REQUESTS_WILDCARD: &str = "warp.github.>";
+
 /// The JetStream deduplication header (`Nats-Msg-Id`).
 pub const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// Header carrying the correlation id into consumer spans.

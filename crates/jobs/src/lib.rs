@@ -11,6 +11,9 @@
 //! - [`log`]: the job log: redacted, stored in `job_logs`, then published live on
 //!   `warp.logs.job.<job_id>`.
 //! - [`project`]: the project a project job acts on, from the event store.
+//! - [`git`]: fetching a git source into a checkout (with a token given to git through its
+//!   environment only); [`workspace`]: a project's folders under the workspaces root. Shared
+//!   by the docker service's deploys and the github service's clones.
 //! - [`Runner`]: claims runnable jobs (one per target at a time, in queue order, up to a
 //!   parallelism limit), runs them, records the outcome, and recovers jobs whose worker died.
 //!
@@ -25,7 +28,9 @@ mod executor;
 pub mod lines;
 pub mod log;
 pub mod process;
+pub mod git;
 pub mod project;
+pub mod workspace;
 mod runner;
 
 pub use context::JobContext;

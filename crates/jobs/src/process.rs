@@ -31,13 +31,22 @@ pub const JOB_ID_ENV: &str = "WARP_JOB_ID";
 /// Variables a job process inherits from the panel; everything else is cleared.
 pub const INHERITED_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOCKER_HOST", "SSL_CERT_FILE", "SSL_CERT_DIR"];
 
-/// A process to run: program, arguments, working directory and extra environment.
-#[derive(Debug, Clone)]
+/// A process to run: program, arguments, working directory and extra environment. Its
+/// `Debug` output names the environment variables, never their values (they may hold
+/// credentials).
+#[derive(Clone)]
 pub struct ProcessSpec {
     pub program: OsString,
     pub args: Vec<OsString>,
     pub cwd: Option<PathBuf>,
     pub env: Vec<(OsString, OsString)>,
+}
+
+impl std::fmt::Debug for ProcessSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<_> = self.env.iter().map(|(k, _)| k).collect();
+        f.debug_struct("ProcessSpec").field("program", &self.program).field("args", &self.args).field("cwd", &self.cwd).field("env", &env).finish()
+    }
 }
 
 impl ProcessSpec {

@@ -18,6 +18,7 @@ const CONSUMERS_JSON: &[(&str, &str)] = &[
     ("projections", include_str!("../../../nats/consumers/projections.json")),
     ("docker-jobs", include_str!("../../../nats/consumers/docker-jobs.json")),
     ("cloudflare", include_str!("../../../nats/consumers/cloudflare.json")),
+    ("github", include_str!("../../../nats/consumers/github.json")),
 ];
 
 /// The subject prefix the definitions under `nats/` are written with.

@@ -21,7 +21,7 @@ use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use warp_events::subjects::{
     CONTAINER_LOGS_PREFIX, DOCKER_CONNECT_NETWORK, DOCKER_CONTAINER_INFO, DOCKER_REQUEST_PREFIX, DOCKER_RESTART_CONTAINER,
-    JOB_LOGS_PREFIX,
+    GITHUB_REQUEST_PREFIX, JOB_LOGS_PREFIX,
 };
 
 use crate::NatsNames;
@@ -42,13 +42,16 @@ pub enum NatsUser {
     /// services for three actions only (container info, connect a network, restart a
     /// container: the cloudflared container).
     Cloudflare,
+    /// The github service: answers `warp.github.>` (the API's repository listing), publishes
+    /// its jobs' logs, consumer `github`.
+    Github,
     /// Tests only: may publish and subscribe everything. Never in a production config.
     Test,
 }
 
 /// The users a production server knows (every service, not [`NatsUser::Test`]).
-pub const SERVICE_USERS: [NatsUser; 5] =
-    [NatsUser::Api, NatsUser::Relay, NatsUser::ReadModels, NatsUser::Docker, NatsUser::Cloudflare];
+pub const SERVICE_USERS: [NatsUser; 6] =
+    [NatsUser::Api, NatsUser::Relay, NatsUser::ReadModels, NatsUser::Docker, NatsUser::Cloudflare, NatsUser::Github];
 
 /// What one user may publish and subscribe to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -93,6 +96,7 @@ impl NatsUser {
             NatsUser::ReadModels => "read-models",
             NatsUser::Docker => "docker",
             NatsUser::Cloudflare => "cloudflare",
+            NatsUser::Github => "github",
             NatsUser::Test => "test",
         }
     }
@@ -108,6 +112,7 @@ impl NatsUser {
             NatsUser::ReadModels => &["audit", "projections"],
             NatsUser::Docker => &["docker-jobs"],
             NatsUser::Cloudflare => &["cloudflare"],
+            NatsUser::Github => &["github"],
             NatsUser::Api | NatsUser::Relay | NatsUser::Test => &[],
         }
     }
@@ -156,13 +161,19 @@ impl NatsUser {
                         .map(|action| format!("{DOCKER_REQUEST_PREFIX}.*.{action}")),
                 );
             }
+            NatsUser::Github => {
+                p.publish_allow.extend([format!("$JS.API.STREAM.INFO.{s}"), format!("{JOB_LOGS_PREFIX}.>")]);
+                p.subscribe_allow.push(format!("{GITHUB_REQUEST_PREFIX}.>"));
+                p.allow_responses = true;
+            }
             NatsUser::Api => {
-                // Requests to docker services; the event feed through ephemeral ordered
+                // Requests to docker services and the github service; the event feed through ephemeral ordered
                 // consumers (created without a name, so never a durable: the server refuses a
                 // durable name on `CONSUMER.CREATE.<stream>`), which may not read or ack the
                 // durables.
                 p.publish_allow.extend([
                     format!("{DOCKER_REQUEST_PREFIX}.>"),
+                    format!("{GITHUB_REQUEST_PREFIX}.>"),
                     format!("$JS.API.STREAM.INFO.{s}"),
                     format!("$JS.API.CONSUMER.CREATE.{s}"),
                     format!("$JS.API.CONSUMER.INFO.{s}.*"),
@@ -287,8 +298,34 @@ mod tests {
             let p = user.permissions(&production());
             let answers = p.subscribe_allow.iter().any(|s| s.starts_with("warp.docker") || s == ">");
             assert_eq!(answers, user == NatsUser::Docker, "{user:?}");
-            assert_eq!(p.allow_responses, user == NatsUser::Docker, "{user:?}");
+            assert_eq!(p.allow_responses, matches!(user, NatsUser::Docker | NatsUser::Github), "{user:?}");
         }
+    }
+
+    #[test]
+    fn only_the_github_service_answers_github_requests_and_it_asks_nobody() {
+        for user in SERVICE_USERS {
+            let p = user.permissions(&production());
+            let answers = p.subscribe_allow.iter().any(|s| s.starts_with("warp.github") || s == ">");
+            assert_eq!(answers, user == NatsUser::Github, "{user:?}");
+        }
+        let github = NatsUser::Github.permissions(&production());
+        assert_eq!(
+            github.publish_allow,
+            [
+                "$JS.API.CONSUMER.CREATE.WARP_EVENTS.github",
+                "$JS.API.CONSUMER.CREATE.WARP_EVENTS.github.>",
+                "$JS.API.CONSUMER.INFO.WARP_EVENTS.github",
+                "$JS.API.CONSUMER.MSG.NEXT.WARP_EVENTS.github",
+                "$JS.ACK.WARP_EVENTS.github.>",
+                "$JS.API.STREAM.INFO.WARP_EVENTS",
+                "warp.logs.job.>",
+            ]
+        );
+        assert_eq!(github.subscribe_allow, ["_INBOX.github.>", "warp.github.>"]);
+        let api = NatsUser::Api.permissions(&production());
+        assert!(api.publish_allow.contains(&"warp.github.>".to_owned()));
+        assert!(api.publish_deny.contains(&"$JS.API.CONSUMER.MSG.NEXT.WARP_EVENTS.github".to_owned()));
     }
 
     #[test]

@@ -75,6 +75,13 @@ pub enum Command {
         #[command(flatten)]
         args: warp_cloudflare::CloudflareArgs,
     },
+    /// Run the github service: creates projects' repositories from templates and clones them
+    /// (consumer `github`, the `create_from_template` job runner), and answers the API's
+    /// repository listings (`warp.github.>`).
+    Github {
+        #[command(flatten)]
+        args: warp_github::GithubArgs,
+    },
     /// Run every service in one process.
     All {
         #[command(flatten)]
@@ -87,6 +94,8 @@ pub enum Command {
         jobs: warp_docker::DockerJobArgs,
         #[command(flatten)]
         cloudflare: warp_cloudflare::CloudflareArgs,
+        #[command(flatten)]
+        github: warp_github::GithubArgs,
     },
     /// Apply database migrations and JetStream definitions, then exit. The stream is applied
     /// as the relay's NATS user, each consumer as its owner's (users whose key is missing here

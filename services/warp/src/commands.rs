@@ -69,6 +69,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = warp_cloudflare::CloudflareConfig::from_args(&args, &host.host_name);
             warp_cloudflare::run(pool, client, names, settings, config, ConsumerOptions::default(), shutdown::on_signals()).await
         }
+        Command::Github { args } => {
+            let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
+            let client = cli.nats.connect(NatsUser::Github).await?;
+            let config = warp_github::GithubConfig::from_args(&args);
+            warp_github::run(pool, client, names, settings, config, ConsumerOptions::default(), shutdown::on_signals()).await
+        }
         Command::Audit { action: AuditAction::Rebuild } => {
             let report = warp_store::projections::audit::rebuild(&pool).await?;
             println!(
@@ -77,8 +83,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::All { api, relay, docker_socket, jobs, cloudflare } => {
+        Command::All { api, relay, docker_socket, jobs, cloudflare, github } => {
             let cloudflare = warp_cloudflare::CloudflareConfig::from_args(&cloudflare, &api.docker.host_name);
+            let github = warp_github::GithubConfig::from_args(&github);
             let settings = crate::secrets::open_settings(&pool, &cli.secret_key, &cli.seed).await?;
             let mut docker = warp_docker::DockerConfig::from_args(&api.docker, &docker_socket)?;
             docker.redactor = settings.redactor().clone();
@@ -90,9 +97,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let read_models_nats = cli.nats.connect(NatsUser::ReadModels).await?;
             let docker_nats = cli.nats.connect(NatsUser::Docker).await?;
             let cloudflare_nats = cli.nats.connect(NatsUser::Cloudflare).await?;
+            let github_nats = cli.nats.connect(NatsUser::Github).await?;
             let stop = shutdown::on_signals();
             // When one service stops (an error, or shutdown), stop the others too.
-            let (a, r, p, c, d, j) = tokio::join!(
+            let (a, r, p, c, g, d, j) = tokio::join!(
                 stop_all_after(
                     stop.clone(),
                     serve_api(pool.clone(), api_nats, names.clone(), settings.clone(), &api, panel_ports(&cli.database, &cli.nats, &api), stop.clone())
@@ -114,13 +122,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         stop.clone()
                     )
                 ),
+                stop_all_after(
+                    stop.clone(),
+                    warp_github::run(pool.clone(), github_nats, names.clone(), settings.clone(), github, ConsumerOptions::default(), stop.clone())
+                ),
                 stop_all_after(stop.clone(), warp_docker::run(docker_nats.clone(), docker.clone(), stop.clone())),
                 stop_all_after(
                     stop.clone(),
                     warp_docker::run_jobs(pool, docker_nats, names, settings, &docker, job_config, stop.clone())
                 ),
             );
-            a.and(r).and(p).and(c).and(d).and(j)
+            a.and(r).and(p).and(c).and(g).and(d).and(j)
         }
         Command::Migrate => {
             let relay = async_nats::jetstream::new(cli.nats.connect(NatsUser::Relay).await?);

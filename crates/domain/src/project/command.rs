@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 use warp_events::project::{DeployAction, DeployedService, ProjectSource, QuickServiceTarget};
 
-use crate::validate::{ComposeProjectName, Description, EnvVarName, ProjectName, RelativePath, Subdomain};
+use crate::validate::{
+    ComposeProjectName, Description, EnvVarName, GithubLogin, ProjectName, RelativePath, RepoName, RepoSlug, Subdomain,
+};
 
 /// A change to a compose project's source or compose file: `None` leaves each as it is;
 /// `compose_file: Some(None)` goes back to compose's default names.
@@ -88,6 +90,31 @@ pub enum ProjectCommand {
     ScheduleRouteUnpublish { hostname: String, at: chrono::DateTime<chrono::Utc> },
     /// The cloudflare service reports job `job_id` unpublished `hostname`.
     RecordRouteUnpublished { job_id: Uuid, hostname: String },
+    /// Create a project whose code comes from a new GitHub repository `repo_name` (owned by
+    /// `owner`, or the token's user) generated from `template`, created and cloned by job
+    /// `job_id` (`POST /api/projects/from-template`). Whether `template` is allowlisted is
+    /// checked before (it is a setting). `env` as in `CreateDeployable`.
+    CreateFromTemplate {
+        name: ProjectName,
+        subdomain: Option<Subdomain>,
+        template: RepoSlug,
+        owner: Option<GithubLogin>,
+        repo_name: RepoName,
+        private: bool,
+        deploy: bool,
+        compose_project: ComposeProjectName,
+        env: BTreeMap<EnvVarName, String>,
+        job_id: Uuid,
+    },
+    /// The github service reports job `job_id` created `repo` (`owner/name`) at `html_url`
+    /// with default branch `default_branch`: the project becomes a compose project deployed
+    /// from that branch. Refused unless `job_id` is the project's pending creation.
+    RecordRepoCreated { job_id: Uuid, repo: RepoSlug, html_url: String, default_branch: String },
+    /// The github service reports job `job_id` cloned the repository at `commit`.
+    RecordRepoCloned { job_id: Uuid, commit: String },
+    /// The github service reports job `job_id` failed; the repository it created (if any,
+    /// known from `RepoCreated`) stays on GitHub and the event says so.
+    RecordRepoCreationFailed { job_id: Uuid, message: String },
     /// The github service reports job `job_id` made sure `repo` has the panel's webhook.
     RecordWebhookEnsured {
         job_id: Uuid,

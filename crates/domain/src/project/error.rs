@@ -18,4 +18,7 @@ pub enum ProjectError {
     /// A route was requested for a project without a subdomain.
     #[error("project has no subdomain to publish")]
     NoSubdomain,
+    /// A repository report names a job that is not the project's pending repository creation.
+    #[error("job {0} is not creating this project's repository")]
+    NotCreatingRepo(uuid::Uuid),
 }

@@ -4,7 +4,9 @@
 //! except the reports of workers (a deploy that finished is a fact whatever happened since).
 //!
 //! Kinds: a plain project (`Create`), a compose project (`CreateDeployable`: source, compose
-//! file, compose project name, deploy env) and a quick service (`CreateQuickService`).
+//! file, compose project name, deploy env), a quick service (`CreateQuickService`), and a
+//! project created from a GitHub template (`CreateFromTemplate`), which becomes a compose
+//! project once its job reports the repository created (`RecordRepoCreated`).
 
 mod command;
 mod error;
@@ -58,9 +60,27 @@ pub struct Project {
     /// Hostnames published for this project and not unpublished yet, with the time each is
     /// due to be unpublished when one is scheduled.
     pub published: BTreeMap<String, Option<chrono::DateTime<chrono::Utc>>>,
+    /// The repository creation asked for (`RepoCreationRequested`), until its job succeeds
+    /// (`RepoCloned`) or fails.
+    pub repo_request: Option<RepoRequest>,
+    /// The GitHub repository the panel created for this project (`owner/name`).
+    pub created_repo: Option<String>,
     /// The webhook the panel last made sure of on the project's GitHub repository.
     #[serde(default)]
     pub webhook: Option<EnsuredWebhook>,
+}
+
+/// A pending repository creation: what `RepoCreationRequested` asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoRequest {
+    pub job_id: uuid::Uuid,
+    pub template: String,
+    pub owner: Option<String>,
+    pub name: String,
+    pub private: bool,
+    /// Queue the first deploy once the repository is cloned.
+    pub deploy: bool,
+    pub compose_project: String,
 }
 
 /// The panel's webhook on a project's repository, as the last `GithubWebhookEnsured` said.
@@ -96,6 +116,11 @@ impl Project {
         } else {
             Err(ProjectError::NotFound)
         }
+    }
+
+    /// The pending repository creation, when job `job_id` carries it out.
+    fn pending_repo(&self, job_id: uuid::Uuid) -> Result<RepoRequest, ProjectError> {
+        self.repo_request.clone().filter(|r| r.job_id == job_id).ok_or(ProjectError::NotCreatingRepo(job_id))
     }
 
     fn check_writable(&self, expected_version: Option<u64>) -> Result<(), ProjectError> {
@@ -245,7 +270,11 @@ impl Aggregate for Project {
                 self.check_created()?;
                 // Only a requested job whose worker reported nothing needs a record; a job that
                 // reported its outcome (or any other job) changes nothing.
-                if self.pending_jobs.contains(&job_id) {
+                if self.repo_request.as_ref().is_some_and(|r| r.job_id == job_id) {
+                    let message = bounded::message(&message);
+                    let event = ProjectEvent::RepoCreationFailed { job_id, message, repo_left: self.created_repo.clone() };
+                    sink.write(event, self).await;
+                } else if self.pending_jobs.contains(&job_id) {
                     let message = bounded::message(&message);
                     let event = ProjectEvent::DeploymentFailed { job_id, message, containers_changed: true, rolled_back_to: None };
                     sink.write(event, self).await;
@@ -294,6 +323,67 @@ impl Aggregate for Project {
                 if self.published.contains_key(&hostname) {
                     sink.write(ProjectEvent::RouteUnpublished { job_id, hostname }, self).await;
                 }
+            }
+            ProjectCommand::CreateFromTemplate {
+                name,
+                subdomain,
+                template,
+                owner,
+                repo_name,
+                private,
+                deploy,
+                compose_project,
+                env,
+                job_id,
+            } => {
+                if self.created {
+                    return Err(ProjectError::AlreadyExists);
+                }
+                let created = ProjectEvent::ProjectCreated { name: name.into(), description: None, subdomain: subdomain.map(Into::into) };
+                sink.write(created, self).await;
+                let requested = ProjectEvent::RepoCreationRequested {
+                    job_id,
+                    template: template.into(),
+                    owner: owner.map(Into::into),
+                    name: repo_name.into(),
+                    private,
+                    deploy,
+                    compose_project: compose_project.into(),
+                };
+                sink.write(requested, self).await;
+                if !env.is_empty() {
+                    let vars = env.into_iter().map(|(k, v)| (k.into(), v)).collect();
+                    sink.write(ProjectEvent::DeployEnvChanged { vars }, self).await;
+                }
+            }
+            ProjectCommand::RecordRepoCreated { job_id, repo, html_url, default_branch } => {
+                self.check_created()?;
+                let request = self.pending_repo(job_id)?;
+                if self.created_repo.as_deref() == Some(repo.as_str()) {
+                    return Ok(());
+                }
+                let repo: String = repo.into();
+                let (html_url, git_ref) = (bounded::short(&html_url), bounded::short(&default_branch));
+                let event = ProjectEvent::RepoCreated { job_id, repo: repo.clone(), html_url, default_branch: git_ref.clone() };
+                sink.write(event, self).await;
+                let configured = ProjectEvent::DeploymentConfigured {
+                    source: ProjectSource::Github { repo, git_ref },
+                    compose_file: None,
+                    compose_project: request.compose_project,
+                };
+                sink.write(configured, self).await;
+            }
+            ProjectCommand::RecordRepoCloned { job_id, commit } => {
+                self.check_created()?;
+                self.pending_repo(job_id)?;
+                sink.write(ProjectEvent::RepoCloned { job_id, commit: bounded::short(&commit) }, self).await;
+            }
+            ProjectCommand::RecordRepoCreationFailed { job_id, message } => {
+                self.check_created()?;
+                self.pending_repo(job_id)?;
+                let event =
+                    ProjectEvent::RepoCreationFailed { job_id, message: bounded::message(&message), repo_left: self.created_repo.clone() };
+                sink.write(event, self).await;
             }
             ProjectCommand::RecordWebhookEnsured { job_id, repo, hook_id, url, change, secret_fingerprint } => {
                 self.check_created()?;
@@ -369,6 +459,11 @@ impl Aggregate for Project {
             ProjectEvent::RouteUnpublished { hostname, .. } => {
                 self.published.remove(&hostname);
             }
+            ProjectEvent::RepoCreationRequested { job_id, template, owner, name, private, deploy, compose_project } => {
+                self.repo_request = Some(RepoRequest { job_id, template, owner, name, private, deploy, compose_project });
+            }
+            ProjectEvent::RepoCreated { repo, .. } => self.created_repo = Some(repo),
+            ProjectEvent::RepoCloned { .. } | ProjectEvent::RepoCreationFailed { .. } => self.repo_request = None,
             ProjectEvent::GithubWebhookEnsured { repo, hook_id, url, secret_fingerprint, .. } => {
                 self.webhook = Some(EnsuredWebhook { repo, hook_id, url, secret_fingerprint });
             }

@@ -415,3 +415,99 @@ fn a_deployment_with_endless_services_and_ports_records_a_publishable_event() {
     let (_, size) = published_size(command);
     assert!(size <= warp_events::MAX_ENVELOPE_BYTES, "envelope of {size} bytes");
 }
+
+fn repo_requested(job_id: uuid::Uuid) -> ProjectEvent {
+    ProjectEvent::RepoCreationRequested {
+        job_id,
+        template: "octo/template-web".into(),
+        owner: None,
+        name: "shop".into(),
+        private: true,
+        deploy: true,
+        compose_project: "warp-shop-0a1b2c3d".into(),
+    }
+}
+
+#[test]
+fn creating_from_a_template_records_the_repository_request() {
+    let job_id = uuid::Uuid::now_v7();
+    ProjectTest::with(())
+        .given_no_previous_events()
+        .when(ProjectCommand::CreateFromTemplate {
+            name: name("shop"),
+            subdomain: None,
+            template: crate::validate::RepoSlug::parse("template", "octo/template-web").unwrap(),
+            owner: None,
+            repo_name: crate::validate::RepoName::parse("name", "shop").unwrap(),
+            private: true,
+            deploy: true,
+            compose_project: "warp-shop-0a1b2c3d".to_owned().try_into().unwrap(),
+            env: Default::default(),
+            job_id,
+        })
+        .then_expect_events(vec![created("shop"), repo_requested(job_id)]);
+}
+
+#[test]
+fn a_created_repository_makes_the_project_deploy_from_its_default_branch() {
+    let job_id = uuid::Uuid::now_v7();
+    ProjectTest::with(())
+        .given(vec![created("shop"), repo_requested(job_id)])
+        .when(ProjectCommand::RecordRepoCreated {
+            job_id,
+            repo: crate::validate::RepoSlug::parse("repo", "octo/shop").unwrap(),
+            html_url: "https://github.com/octo/shop".into(),
+            default_branch: "trunk".into(),
+        })
+        .then_expect_events(vec![
+            ProjectEvent::RepoCreated {
+                job_id,
+                repo: "octo/shop".into(),
+                html_url: "https://github.com/octo/shop".into(),
+                default_branch: "trunk".into(),
+            },
+            ProjectEvent::DeploymentConfigured {
+                source: warp_events::project::ProjectSource::Github { repo: "octo/shop".into(), git_ref: "trunk".into() },
+                compose_file: None,
+                compose_project: "warp-shop-0a1b2c3d".into(),
+            },
+        ]);
+}
+
+#[test]
+fn a_failed_creation_names_the_repository_it_left_on_github() {
+    let job_id = uuid::Uuid::now_v7();
+    let repo_created = ProjectEvent::RepoCreated {
+        job_id,
+        repo: "octo/shop".into(),
+        html_url: "https://github.com/octo/shop".into(),
+        default_branch: "main".into(),
+    };
+    ProjectTest::with(())
+        .given(vec![created("shop"), repo_requested(job_id), repo_created])
+        .when(ProjectCommand::RecordRepoCreationFailed { job_id, message: "clone failed".into() })
+        .then_expect_events(vec![ProjectEvent::RepoCreationFailed {
+            job_id,
+            message: "clone failed".into(),
+            repo_left: Some("octo/shop".into()),
+        }]);
+}
+
+#[test]
+fn a_repository_report_of_another_job_is_refused() {
+    let job_id = uuid::Uuid::now_v7();
+    let other = uuid::Uuid::now_v7();
+    ProjectTest::with(())
+        .given(vec![created("shop"), repo_requested(job_id)])
+        .when(ProjectCommand::RecordRepoCloned { job_id: other, commit: "abc".into() })
+        .then_expect_error(ProjectError::NotCreatingRepo(other));
+}
+
+#[test]
+fn a_creation_job_that_ended_without_a_report_fails_the_creation() {
+    let job_id = uuid::Uuid::now_v7();
+    ProjectTest::with(())
+        .given(vec![created("shop"), repo_requested(job_id)])
+        .when(ProjectCommand::RecordJobEnded { job_id, message: "the worker stopped".into() })
+        .then_expect_events(vec![ProjectEvent::RepoCreationFailed { job_id, message: "the worker stopped".into(), repo_left: None }]);
+}

@@ -37,7 +37,7 @@ pub use cloudflare::{CloudflareId, TunnelId, TunnelName};
 pub use container::{ComposeProjectName, ContainerId, ContainerName};
 pub use env::EnvVarName;
 pub use git::{GitRef, GitUrl};
-pub use github::RepoSlug;
+pub use github::{RepoName, RepoSlug};
 pub use hostname::{Hostname, IngressHostname};
 pub use login::{GithubUserRef, OauthClientId, PublicUrl, ReturnPath};
 pub use names::{Description, GithubLogin, ProjectName, Subdomain};

@@ -57,6 +57,10 @@ pub struct ProjectView {
     /// The project's route, `null` when it asks for none.
     #[schema(value_type = Option<RouteView>)]
     pub route: Option<Json<RouteView>>,
+    /// Projects created from a template: their GitHub repository; `null` otherwise.
+    #[schema(value_type = Option<RepositoryView>)]
+    #[sqlx(default)]
+    pub repository: Option<Json<RepositoryView>>,
     /// GitHub sources: the panel's `push` webhook on the repository, `null` until the panel
     /// tried to create it.
     #[schema(value_type = Option<WebhookView>)]
@@ -99,6 +103,7 @@ impl ProjectView {
             last_error: None,
             compose_exceptions: Vec::new(),
             route: None,
+            repository: None,
             webhook: None,
         }
     }
@@ -119,6 +124,28 @@ pub struct RouteView {
     pub message: Option<String>,
     /// When the route is unpublished (state `unpublishing`).
     pub unpublish_at: Option<DateTime<Utc>>,
+}
+
+/// The GitHub repository of a project created from a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RepositoryView {
+    /// The template it is generated from (`owner/name`).
+    pub template: String,
+    /// `owner/name` once created; until then the name asked for (`owner/name`, or just the name
+    /// when the owner is the token's user).
+    pub repo: String,
+    /// The repository's page on GitHub, once created.
+    pub html_url: Option<String>,
+    /// `requested`, `created` (on GitHub, not cloned yet), `cloned` (in the project's
+    /// workspace) or `failed`.
+    pub state: String,
+    /// Why the creation failed (state `failed`).
+    pub message: Option<String>,
+    /// The job failed after it had created the repository: the repository stays on GitHub
+    /// (the panel never deletes one), under `repo`.
+    pub repo_left: bool,
+    /// The commit cloned (state `cloned`).
+    pub commit: Option<String>,
 }
 
 /// The panel's webhook on a project's GitHub repository, as the last `ensure_webhook` job left
@@ -367,6 +394,35 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
                              then null else route end";
             set_route(conn, id, seq, at, expr, &[serde_json::json!({"hostname": hostname})]).await?;
         }
+        ProjectEvent::RepoCreationRequested { job_id, template, owner, name, .. } => {
+            let repo = owner.map_or(name.clone(), |owner| format!("{owner}/{name}"));
+            let view = RepositoryView { template, repo, html_url: None, state: "requested".into(), message: None, repo_left: false, commit: None };
+            sqlx::query(
+                "update projects set repository = $2, last_job_id = $3, last_action = 'create_from_template',
+                        version = $4, updated_at = $5 where id = $1",
+            )
+            .bind(id)
+            .bind(Json(view))
+            .bind(job_id)
+            .bind(seq)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ProjectEvent::RepoCreated { repo, html_url, .. } => {
+            let patch = serde_json::json!({"repo": repo, "html_url": html_url, "state": "created"});
+            set_repository(conn, id, seq, at, patch, None).await?;
+        }
+        ProjectEvent::RepoCloned { commit, .. } => {
+            set_repository(conn, id, seq, at, serde_json::json!({"state": "cloned", "commit": commit}), None).await?;
+        }
+        ProjectEvent::RepoCreationFailed { message, repo_left, .. } => {
+            let mut patch = serde_json::json!({"state": "failed", "message": message, "repo_left": repo_left.is_some()});
+            if let Some(repo) = repo_left {
+                patch["repo"] = serde_json::Value::String(repo);
+            }
+            set_repository(conn, id, seq, at, patch, Some(&message)).await?;
+        }
         ProjectEvent::GithubWebhookEnsured { job_id, repo, hook_id, url, change, .. } => {
             let webhook = WebhookView {
                 state: "active".into(),
@@ -387,6 +443,32 @@ pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<
             set_webhook(conn, id, seq, at, "coalesce(webhook, '{}'::jsonb) || $4", Json(patch)).await?;
         }
     }
+    Ok(())
+}
+
+/// Merges `patch` into `repository`, with the version; with `failed`, the project's status
+/// becomes `failed` with that error (nothing serves yet).
+async fn set_repository(
+    conn: &mut PgConnection,
+    id: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    patch: serde_json::Value,
+    failed: Option<&str>,
+) -> Result<(), ProjectionError> {
+    sqlx::query(
+        "update projects set repository = coalesce(repository, '{}'::jsonb) || $4, version = $2, updated_at = $3,
+                status = case when $5::text is null then status else 'failed' end,
+                last_error = coalesce($5, last_error)
+          where id = $1",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(at)
+    .bind(Json(patch))
+    .bind(failed)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -312,3 +312,25 @@ async fn a_subdomain_belongs_to_one_live_project_at_a_time() {
     let again = app.create_project(&app.admin, &json!({ "name": "again", "subdomain": "shop" })).await;
     assert_eq!(again.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn deploy_existing_takes_a_github_repository_by_owner_and_name_and_refuses_other_shapes() {
+    let app = TestApp::spawn().await;
+    for bad in ["octo", "octo/", "-octo/shop", "octo/shop/x", "octo/../x", "octo/shop.git", "oc--to/shop", "octo/sh op"] {
+        let body = json!({"name": "gh", "source": {"github": {"repo": bad, "ref": "main"}}});
+        let error = assert_error(app.deploy_existing(&app.admin, &body).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(error["field"], "source.github.repo", "repo {bad:?}");
+    }
+    let both = json!({"name": "gh", "source": {"github": {"repo": "octo/shop"}, "folder": {"path": "shop"}}});
+    let error = assert_error(app.deploy_existing(&app.admin, &both).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(error["field"], "source");
+    assert!(app.stored_events(None).await.is_empty(), "a refused source stores nothing");
+
+    let body = json!({"name": "gh", "source": {"github": {"repo": "octo-org/shop.web_1", "ref": "main"}}});
+    let response = app.deploy_existing(&app.admin, &body).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
+    let accepted: Value = response.json().await.unwrap();
+    let id: Uuid = accepted["project_id"].as_str().unwrap().parse().unwrap();
+    let view = app.project_eventually(id, "has its source", |p| p["source"].is_object()).await;
+    assert_eq!(view["source"], json!({"github": {"repo": "octo-org/shop.web_1", "ref": "main"}}));
+}

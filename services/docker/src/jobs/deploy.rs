@@ -14,7 +14,7 @@ use warp_events::project::{DeployedService, ProjectSource};
 use warp_jobs::{Executor, JobContext, JobFailure};
 
 use super::steps::compose_cli::Compose;
-use super::steps::git::context_with_tail;
+use super::steps::git::{context_with_tail, GitAuth};
 use super::steps::workspace::EnvFile;
 use super::steps::{compose_file, ownership, plan, policy, port_check, ready, ComposeProject};
 use super::DeployServices;
@@ -82,8 +82,8 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
 
     // 1. Source.
     let dir = target.source_dir().map_err(JobFailure::failed)?;
-    if let ProjectSource::Git { url, git_ref } = &config.source {
-        outcome.commit = Some(svc.git.fetch(job, &dir, url, git_ref).await?);
+    if let Some((url, git_ref, auth)) = remote(svc, &config.source).await? {
+        outcome.commit = Some(svc.git.fetch(job, &dir, &url, git_ref, auth.as_ref()).await?);
     } else {
         let owner = ownership::owner(&svc.pool, id).await;
         ownership::check_folder(&svc.pool, &target.workspace.root, id, &dir, owner.as_deref()).await?;
@@ -111,7 +111,7 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
     // 6. Roll back to the last good revision, if the failed run may have replaced it: the
     //    last good commit of a git source, the last good images of a folder source.
     let rollback: Option<(String, Rollback<'_>)> = match &config.source {
-        ProjectSource::Git { .. } => match project.last_good_commit.clone() {
+        ProjectSource::Git { .. } | ProjectSource::Github { .. } => match project.last_good_commit.clone() {
             Some(good) if outcome.commit.as_deref() != Some(good.as_str()) => {
                 let dir = dir.clone();
                 let target = &target;
@@ -149,6 +149,33 @@ async fn deploy(svc: &DeployServices, job: &JobContext, id: Uuid, outcome: &mut 
         Err(JobFailure::Stopped) => {}
     }
     Err(failure)
+}
+
+/// The remote URL and ref of a git or GitHub source (`None` for a folder), and the
+/// credentials git gets for it. A GitHub repository is `<github_web_url>/<owner>/<name>.git`,
+/// fetched with the panel's `github_token` when one is set (private repositories); the
+/// encoded header is registered with the redactor.
+async fn remote<'a>(
+    svc: &DeployServices,
+    source: &'a ProjectSource,
+) -> Result<Option<(String, &'a str, Option<GitAuth>)>, JobFailure> {
+    Ok(match source {
+        ProjectSource::Git { url, git_ref } => Some((url.clone(), git_ref.as_str(), None)),
+        ProjectSource::Github { repo, git_ref } => {
+            let settings = svc.settings.load().await.map_err(|e| JobFailure::failed(format!("reading the settings: {e:#}")))?;
+            let url = format!("{}/{repo}.git", settings.values.github_web_url.trim_end_matches('/'));
+            let auth = match settings.secrets.get(&warp_events::SecretName::GithubToken) {
+                Some(token) => {
+                    let auth = GitAuth::github_token(&url, &token.value).map_err(JobFailure::failed)?;
+                    svc.settings.redactor().set_secrets("github.git_header", auth.secret_forms());
+                    Some(auth)
+                }
+                None => None,
+            };
+            Some((url, git_ref.as_str(), auth))
+        }
+        ProjectSource::Folder { .. } => None,
+    })
 }
 
 /// Points each image reference the last good containers ran (`warp-shop-…_web`, or the

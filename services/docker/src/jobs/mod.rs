@@ -40,9 +40,6 @@ use warp_store::settings::SettingsStore;
 
 use crate::client::DockerClient;
 
-/// Output lines a failure message may quote from (the job log keeps this many).
-const TAIL_LINES: usize = warp_jobs::log::TAIL_LINES;
-
 /// Everything the executors reach; shared by all of them.
 pub struct DeployServices {
     pub pool: PgPool,

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use uuid::Uuid;
-use warp_domain::validate::{ComposeProjectName, GitRef, GitUrl, ProjectName, RelativePath, Subdomain};
+use warp_domain::validate::{ComposeProjectName, GitRef, GitUrl, ProjectName, RelativePath, RepoSlug, Subdomain};
 use warp_domain::{ProjectCommand, ValidationError};
 use warp_events::project::{DeployAction, ProjectSource};
 use warp_store::deploy_env::DeployEnvStore;
@@ -19,12 +19,15 @@ use crate::extract::ApiJson;
 use crate::routes::CommandContext;
 use crate::AppState;
 
-/// Where the code comes from: exactly one of `git` or `folder`.
+/// Where the code comes from: exactly one of `git`, `github` or `folder`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceInput {
     /// `{"git":{"url":"https://github.com/octo/shop.git","ref":"main"}}`.
     pub git: Option<GitSourceInput>,
+    /// `{"github":{"repo":"octo/shop","ref":"main"}}`: cloned with the panel's `github_token`
+    /// when one is set, so private repositories work.
+    pub github: Option<GithubSourceInput>,
     /// `{"folder":{"path":"apps/shop"}}`.
     pub folder: Option<FolderSourceInput>,
 }
@@ -35,6 +38,17 @@ pub struct SourceInput {
 #[serde(deny_unknown_fields)]
 pub struct GitSourceInput {
     pub url: String,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+}
+
+/// A GitHub repository as `owner/name` (GitHub's rules: the owner 1-39 letters, digits or
+/// single hyphens; the name 1-100 ASCII letters, digits, `.`, `_`, `-`), and a branch or tag
+/// (default `HEAD`, the repository's default branch).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSourceInput {
+    pub repo: String,
     #[serde(rename = "ref")]
     pub git_ref: Option<String>,
 }
@@ -66,7 +80,8 @@ pub struct DeployExisting {
     pub subdomain: Option<String>,
 }
 
-/// Records a project that deploys a compose project from a git repository or a folder, and
+/// Records a project that deploys a compose project from a git repository, a GitHub repository
+/// or a folder, and
 /// queues its first deploy. The deploy runs in the docker service as a job.
 #[utoipa::path(
     post, path = "/api/projects/deploy-existing", tag = "projects",
@@ -121,19 +136,24 @@ pub(super) fn parse_compose_file(raw: &str) -> Result<RelativePath, ValidationEr
 /// The validated source. Folder paths are checked lexically here (relative, no `..`, not the
 /// panel's `.warp/` folder); the docker service resolves them on its host, symlinks included.
 pub(super) fn parse_source(source: SourceInput) -> Result<ProjectSource, ValidationError> {
-    Ok(match (source.git, source.folder) {
-        (Some(GitSourceInput { url, git_ref }), None) => {
+    Ok(match (source.git, source.github, source.folder) {
+        (Some(GitSourceInput { url, git_ref }), None, None) => {
             let url = GitUrl::parse("source.git.url", &url)?;
             let git_ref = GitRef::parse("source.git.ref", git_ref.as_deref().unwrap_or("HEAD"))?;
             ProjectSource::Git { url: url.as_str().to_owned(), git_ref: git_ref.as_str().to_owned() }
         }
-        (None, Some(FolderSourceInput { path })) => {
+        (None, Some(GithubSourceInput { repo, git_ref }), None) => {
+            let repo = RepoSlug::parse("source.github.repo", &repo)?;
+            let git_ref = GitRef::parse("source.github.ref", git_ref.as_deref().unwrap_or("HEAD"))?;
+            ProjectSource::Github { repo: repo.as_str().to_owned(), git_ref: git_ref.as_str().to_owned() }
+        }
+        (None, None, Some(FolderSourceInput { path })) => {
             let path = RelativePath::parse("source.folder.path", &path)?.portable("source.folder.path")?;
             if path.as_str().split('/').next() == Some(".warp") {
                 return Err(ValidationError::new("source.folder.path", ".warp/ holds the panel's own files"));
             }
             ProjectSource::Folder { path: path.as_str().to_owned() }
         }
-        _ => return Err(ValidationError::new("source", "give exactly one of git or folder")),
+        _ => return Err(ValidationError::new("source", "give exactly one of git, github or folder")),
     })
 }

@@ -21,7 +21,7 @@ use crate::AppState;
 pub use actions::{Redeploy, Remove};
 pub use compose_policy::{ComposePolicy, ComposePolicyView};
 pub use create::CreateProject;
-pub use deploy_existing::{DeployExisting, FolderSourceInput, GitSourceInput, SourceInput};
+pub use deploy_existing::{DeployExisting, FolderSourceInput, GitSourceInput, GithubSourceInput, SourceInput};
 pub use queue::ActionAccepted;
 pub use quick_service::QuickService;
 pub use route::{RouteAccepted, RouteInput};

@@ -4,7 +4,7 @@
 //!   workspace → deploy env), and [`ComposeProject::compose`] (env file + compose command
 //!   line for one compose file).
 //! - [`workspace`]: the project's folder under the workspaces root, folder sources, the env file.
-//! - [`git`]: fetch and check out a git source.
+//! - `git` (`warp_jobs::git`, re-exported): fetch and check out a git source.
 //! - [`compose_file`]: find the compose file in the source.
 //! - [`compose_cli`]: compose command lines for either front end.
 //! - [`plan`]: services and published ports from `compose config`.
@@ -14,13 +14,14 @@
 pub mod compose_cli;
 pub mod compose_file;
 pub mod lifecycle;
-pub mod git;
 pub mod ownership;
 pub mod plan;
 pub mod policy;
 pub mod port_check;
 pub mod ready;
 pub mod workspace;
+
+pub use warp_jobs::git;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

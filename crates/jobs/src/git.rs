@@ -1,13 +1,24 @@
-//! Fetching a git source at a ref into the project's checkout.
+//! Fetching a git source at a ref into a project's checkout: one module for every service
+//! that clones (the docker service's deploys, the github service's new repositories).
 //!
 //! Every call is `git` with an argument list, options first and `--` before URLs; hooks are
 //! off, only the https and ssh transports are allowed (`protocol.allow`), prompts are off
 //! (`GIT_TERMINAL_PROMPT=0`, ssh `BatchMode`), and system/global config is ignored.
+//!
+//! A token ([`GitAuth`]) reaches git only through its environment, as configuration given by
+//! `GIT_CONFIG_COUNT` / `GIT_CONFIG_KEY_0` / `GIT_CONFIG_VALUE_0` (git ≥ 2.31):
+//! `http.<origin>/.extraHeader = Authorization: Basic base64(x-access-token:<token>)`, scoped
+//! to the remote's origin (scheme, host, port) so git sends it nowhere else. It is never in an
+//! argument (the process list), a URL, the checkout's `.git/config` or a log line; the
+//! encoded header is registered with the redactor like the token itself.
 
 use std::path::{Path, PathBuf};
 
-use warp_jobs::process::ProcessSpec;
-use warp_jobs::{JobContext, JobFailure};
+use base64::Engine as _;
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::process::ProcessSpec;
+use crate::{JobContext, JobFailure};
 
 /// How git is run.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +26,51 @@ pub struct GitOptions {
     /// A PEM file of certificate authorities to trust for https remotes (`http.sslCAInfo`),
     /// e.g. for a GitHub Enterprise server with a private CA (`WARP_GIT_CA_FILE`).
     pub ca_file: Option<PathBuf>,
+}
+
+/// HTTP Basic credentials for one https origin, as GitHub takes a token for git over https
+/// (user `x-access-token`, the token as password).
+#[derive(Clone)]
+pub struct GitAuth {
+    /// `https://host[:port]/`: the only URLs git sends the header to.
+    origin: String,
+    /// `Authorization: Basic …`.
+    header: SecretString,
+}
+
+impl std::fmt::Debug for GitAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitAuth").field("origin", &self.origin).finish_non_exhaustive()
+    }
+}
+
+impl GitAuth {
+    /// Credentials of `token` for the origin of `url` (an `https://` URL).
+    ///
+    /// # Errors
+    /// When `url` is not an https URL with a host.
+    pub fn github_token(url: &str, token: &SecretString) -> Result<Self, String> {
+        let parsed = url::Url::parse(url).map_err(|_| "the clone URL is not a URL".to_owned())?;
+        let host = parsed.host_str().filter(|_| parsed.scheme() == "https").ok_or("a token is only sent to an https remote")?;
+        let origin = match parsed.port() {
+            Some(port) => format!("https://{host}:{port}/"),
+            None => format!("https://{host}/"),
+        };
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{}", token.expose_secret()));
+        Ok(Self { origin, header: SecretString::from(format!("Authorization: Basic {basic}")) })
+    }
+
+    /// The origin the header is scoped to.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// What a log line could show of these credentials besides the token itself (the encoded
+    /// header value): register it with the redactor.
+    pub fn secret_forms(&self) -> Vec<String> {
+        let header = self.header.expose_secret();
+        vec![header.to_owned(), header.trim_start_matches("Authorization: Basic ").to_owned()]
+    }
 }
 
 impl GitOptions {
@@ -44,20 +100,33 @@ impl GitOptions {
 
     /// Fetches `git_ref` (branch or tag) of `url` into `checkout` (created on first use) and
     /// checks it out, detached and forced (local edits to tracked files are discarded;
-    /// untracked files such as bind-mounted data are kept). Returns the commit id.
+    /// untracked files such as bind-mounted data are kept). With `auth`, git gets the header
+    /// through its environment (module docs). Returns the commit id.
     ///
     /// # Errors
     /// The failure git reported (its stderr is in the job log).
-    pub async fn fetch(&self, job: &JobContext, checkout: &Path, url: &str, git_ref: &str) -> Result<String, JobFailure> {
+    pub async fn fetch(
+        &self,
+        job: &JobContext,
+        checkout: &Path,
+        url: &str,
+        git_ref: &str,
+        auth: Option<&GitAuth>,
+    ) -> Result<String, JobFailure> {
         if !checkout.join(".git").is_dir() {
             std::fs::create_dir_all(checkout).map_err(|e| JobFailure::failed(format!("creating the checkout folder: {e}")))?;
             job.run(&self.spec(checkout, &["init", "--quiet"])).await.map_err(|e| context(e, "git init failed"))?;
         }
-        job.log.system(&format!("fetching {git_ref} from {url}"));
+        job.log.system(&format!("fetching {git_ref} from {url}{}", if auth.is_some() { " with the panel's GitHub token" } else { "" }));
         job.log.clear_tail();
-        job.run(&self.spec(checkout, &["fetch", "--force", "--no-tags", "--", url, git_ref]))
-            .await
-            .map_err(|e| context_with_tail(e, job, &format!("git fetch of {git_ref} failed")))?;
+        let mut fetch = self.spec(checkout, &["fetch", "--force", "--no-tags", "--", url, git_ref]);
+        if let Some(auth) = auth {
+            fetch = fetch
+                .env("GIT_CONFIG_COUNT", "1")
+                .env("GIT_CONFIG_KEY_0", format!("http.{}.extraHeader", auth.origin))
+                .env("GIT_CONFIG_VALUE_0", auth.header.expose_secret());
+        }
+        job.run(&fetch).await.map_err(|e| context_with_tail(e, job, &format!("git fetch of {git_ref} failed")))?;
         self.checkout(job, checkout, "FETCH_HEAD").await
     }
 
@@ -93,7 +162,7 @@ pub fn context_with_tail(failure: JobFailure, job: &JobContext, what: &str) -> J
         JobFailure::Failed(message) => {
             let lines: Vec<String> = job
                 .log
-                .tail(crate::jobs::TAIL_LINES)
+                .tail(crate::log::TAIL_LINES)
                 .into_iter()
                 .filter(|l| !l.trim().is_empty() && !NOISE.iter().any(|n| l.contains(n)))
                 .collect();

@@ -1,0 +1,15 @@
+//! The github service's jobs: one file per job type, each an executor with its own input.
+//!
+//! Executors read what to do from the `Project` aggregate (replayed from the event store) and
+//! report outcomes as follow-up commands on it ([`crate::Services::record`]).
+
+use std::sync::Arc;
+
+use warp_jobs::Runner;
+
+use crate::Services;
+
+/// Registers every executor of this service with `runner`.
+pub fn register(_svc: Arc<Services>, runner: Runner) -> Runner {
+    runner
+}
