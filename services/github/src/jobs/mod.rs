@@ -3,6 +3,8 @@
 //! Executors read what to do from the `Project` aggregate (replayed from the event store) and
 //! report outcomes as follow-up commands on it ([`crate::Services::record`]).
 
+pub mod ensure_webhook;
+
 use std::sync::Arc;
 
 use warp_jobs::Runner;
@@ -10,6 +12,6 @@ use warp_jobs::Runner;
 use crate::Services;
 
 /// Registers every executor of this service with `runner`.
-pub fn register(_svc: Arc<Services>, runner: Runner) -> Runner {
-    runner
+pub fn register(svc: Arc<Services>, runner: Runner) -> Runner {
+    runner.register(ensure_webhook::EnsureWebhookExecutor(svc))
 }
