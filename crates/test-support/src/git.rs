@@ -8,6 +8,13 @@
 //! - The protocol is git's smart HTTP, answered by `git http-backend` (protocol v2, shallow
 //!   clones and fetching a commit by sha all work). Anonymous read only: pushes over HTTP are
 //!   refused, as on a public GitHub repo.
+//! - A repo may be `owner/name` (as on GitHub: `https://127.0.0.1:<port>/owner/name.git`).
+//! - A repo made private ([`GitServer::make_private`]) answers only requests with HTTP Basic
+//!   auth whose password is its token (any user name, as GitHub takes `x-access-token:<token>`);
+//!   anything else gets `401` with `WWW-Authenticate: Basic realm="GitHub"`. The
+//!   `Authorization` headers seen are kept ([`GitServer::authorizations`]).
+//! - A repo can be hidden until a moment ([`GitServer::hide_until`]: `404` before, as a repo
+//!   GitHub just created), and every answer can be slowed down ([`GitServer::set_delay`]).
 //! - A [`FixtureRepo`] is a work tree the test edits; [`FixtureRepo::commit`] commits with a
 //!   fixed author and pushes to the served bare repo through the file system.
 //!
@@ -53,6 +60,59 @@ pub struct GitServer {
     ca_file: PathBuf,
     running: http::Running,
     log: Arc<Mutex<Vec<String>>>,
+    host: GitHost,
+}
+
+/// Who may read what, and how fast: shared by the server and its [`GitHost`] handles.
+#[derive(Debug, Default)]
+pub(crate) struct Access {
+    /// Repo name (`owner/name`) → the token its Basic auth must carry.
+    pub(crate) private: std::collections::BTreeMap<String, String>,
+    /// Repo name → answers 404 until then.
+    pub(crate) hidden_until: std::collections::BTreeMap<String, std::time::Instant>,
+    /// Every answer first waits this long.
+    pub(crate) delay: std::time::Duration,
+    /// `Authorization` header values seen.
+    pub(crate) authorizations: Vec<String>,
+}
+
+/// A cheap handle on a [`GitServer`]'s repos, for fakes that create repos on it (the fake
+/// GitHub's generate-from-template).
+#[derive(Clone)]
+pub struct GitHost {
+    base_url: String,
+    repos: PathBuf,
+    home: PathBuf,
+    access: Arc<Mutex<Access>>,
+}
+
+impl GitHost {
+    /// `https://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Whether the bare repo `name` exists.
+    pub fn exists(&self, name: &str) -> bool {
+        self.repos.join(format!("{name}.git")).is_dir()
+    }
+
+    /// Creates the bare repo `to` holding the default branch of `from` only (as GitHub's
+    /// generate without `include_all_branches`), hidden for `hidden_for`.
+    pub fn generate(&self, from: &str, to: &str, hidden_for: std::time::Duration) {
+        assert!(is_repo_name(to), "repo name {to:?}");
+        let source = self.repos.join(format!("{from}.git"));
+        let target = self.repos.join(format!("{to}.git"));
+        std::fs::create_dir_all(target.parent().unwrap()).expect("create the owner folder");
+        self.access.lock().unwrap().hidden_until.insert(to.to_owned(), std::time::Instant::now() + hidden_for);
+        run_git(&self.home, None, [OsStr::new("clone"), OsStr::new("-q"), OsStr::new("--bare"), OsStr::new("--single-branch"), source.as_os_str(), target.as_os_str()]);
+        run_git(&self.home, Some(&target), ["config", "uploadpack.allowAnySHA1InWant", "true"]);
+    }
+
+    /// Makes `name` answer only requests authenticated with `token` (see the module docs).
+    pub fn make_private(&self, name: &str, token: &str) {
+        self.access.lock().unwrap().private.insert(name.to_owned(), token.to_owned());
+    }
 }
 
 impl GitServer {
@@ -65,8 +125,40 @@ impl GitServer {
         let (ca_pem, tls) = http::tls_config();
         let ca_file = http::write_ca(&dir, &ca_pem);
         let log = Arc::new(Mutex::new(Vec::new()));
-        let running = http::spawn(tls, dir.join("repos"), dir.join("home"), log.clone());
-        Self { dir, ca_file, running, log }
+        let access = Arc::new(Mutex::new(Access::default()));
+        let running = http::spawn(tls, dir.join("repos"), dir.join("home"), log.clone(), access.clone());
+        let host = GitHost {
+            base_url: format!("https://127.0.0.1:{}", running.addr.port()),
+            repos: dir.join("repos"),
+            home: dir.join("home"),
+            access,
+        };
+        Self { dir, ca_file, running, log, host }
+    }
+
+    /// A handle on this server's repos (see [`GitHost`]).
+    pub fn host(&self) -> GitHost {
+        self.host.clone()
+    }
+
+    /// Makes `name` answer only requests authenticated with `token` (see the module docs).
+    pub fn make_private(&self, name: &str, token: &str) {
+        self.host.make_private(name, token);
+    }
+
+    /// `name` answers 404 until `until`.
+    pub fn hide_until(&self, name: &str, until: std::time::Instant) {
+        self.host.access.lock().unwrap().hidden_until.insert(name.to_owned(), until);
+    }
+
+    /// Every answer first waits `delay` (a slow clone).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.host.access.lock().unwrap().delay = delay;
+    }
+
+    /// Every `Authorization` header value the server was sent, oldest first.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.host.access.lock().unwrap().authorizations.clone()
     }
 
     /// PEM of the CA that signed the server's certificate: give it to git as
@@ -118,16 +210,11 @@ impl GitServer {
     /// [`FixtureRepo::commit`]. `name` is one plain path segment, or `owner/name` as GitHub
     /// serves repositories (`<github_web_url>/<owner>/<name>.git`).
     pub fn create_repo(&self, name: &str) -> FixtureRepo {
-        assert!(
-            name.split('/').count() <= 2 && name.split('/').all(is_plain_name),
-            "repo name {name:?} must be one plain path segment or owner/name"
-        );
+        assert!(is_repo_name(name), "repo name {name:?} must be one plain path segment, or owner/name");
         let home = self.dir.join("home");
         let bare = self.repos_dir().join(format!("{name}.git"));
         let work = self.dir.join("work").join(name);
-        for dir in [&bare, &work] {
-            std::fs::create_dir_all(dir.parent().expect("a repo folder has a parent")).expect("create the repo's parent folder");
-        }
+        std::fs::create_dir_all(bare.parent().unwrap()).expect("create the owner folder");
         run_git(&home, None, [OsStr::new("init"), OsStr::new("-q"), OsStr::new("--bare"), OsStr::new("-b"), OsStr::new("main"), bare.as_os_str()]);
         run_git(&home, Some(&bare), ["config", "uploadpack.allowAnySHA1InWant", "true"]);
         run_git(&home, None, [OsStr::new("init"), OsStr::new("-q"), OsStr::new("-b"), OsStr::new("main"), work.as_os_str()]);
@@ -190,6 +277,12 @@ fn config_arg(key: &str, path: &Path) -> std::ffi::OsString {
     let mut arg = std::ffi::OsString::from(format!("{key}="));
     arg.push(path);
     arg
+}
+
+/// `name` or `owner/name`, each part a plain segment.
+pub(crate) fn is_repo_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('/').collect();
+    parts.len() <= 2 && parts.iter().all(|p| is_plain_name(p))
 }
 
 pub(crate) fn is_plain_name(name: &str) -> bool {

@@ -254,7 +254,7 @@ pub(super) async fn list(AxumState(state): Shared, Path((owner, repo)): Path<(St
     if let Err(response) = admin(&s, &headers, &full) {
         return *response;
     }
-    let base = s.base_url.clone();
+    let base = s.url.clone();
     let hooks: Vec<Value> = s.hooks.hooks.iter().filter(|h| h.repo.eq_ignore_ascii_case(&full)).map(|h| hook_json(&base, h)).collect();
     Json(hooks).into_response()
 }
@@ -288,7 +288,7 @@ pub(super) async fn create(
         events: events(&body).unwrap_or_else(|| vec!["push".into()]),
         active: body["active"].as_bool().unwrap_or(true),
     };
-    let answer = hook_json(&s.base_url, &hook);
+    let answer = hook_json(&s.url, &hook);
     s.hooks.hooks.push(hook);
     (StatusCode::CREATED, Json(answer)).into_response()
 }
@@ -305,7 +305,7 @@ pub(super) async fn update(
     if let Err(response) = admin(&s, &headers, &full) {
         return *response;
     }
-    let base = s.base_url.clone();
+    let base = s.url.clone();
     let Some(hook) = s.hooks.hooks.iter_mut().find(|h| h.id == hook_id && h.repo.eq_ignore_ascii_case(&full)) else {
         return not_found();
     };

@@ -8,7 +8,7 @@
 //!   is signed in to GitHub in "the browser", slow GitHub down, read what it handed out.
 //! - `State`: everything the fake knows (one mutex; handlers lock briefly).
 //! - One handler per endpoint, grouped by GitHub area: [`oauth`] (the web flow), [`users`],
-//!   [`orgs`], [`hooks`]:
+//!   [`orgs`], [`repos`], [`hooks`]:
 //!   - `GET /login/oauth/authorize` → 302 to `redirect_uri?code=…&state=…` (or
 //!     `?error=access_denied&…&state=…` when the user declines);
 //!   - `POST /login/oauth/access_token` → the token as JSON (`Accept: application/json`) or
@@ -22,11 +22,35 @@
 //!   - `GET /orgs/{org}/members/{username}` → 204 / 404, or 302 to the public-members check when
 //!     the requester is not a member; `GET /orgs/{org}/public_members/{username}` → 204 / 404.
 //!
-//! Later areas (repos, templates, webhooks) add their own handlers and state the same way.
+//! - Repositories ([`repos`]):
+//!   - `POST /repos/{template_owner}/{template_repo}/generate` `{owner?, name, private,
+//!     include_all_branches}` → 201 with the new repository (created on the git server the
+//!     fake was given, [`FakeGithub::with_git`], and clonable there only after
+//!     [`FakeGithub::set_clone_delay`]; a private one needs its creator's token); 422
+//!     `Repository creation failed.` with `errors[].message` "name already exists on this
+//!     account"; 404 for an unknown repository or one that is not a template;
+//!   - `GET /repos/{owner}/{repo}` → the repository, or 404;
+//!   - `GET /user/repos?per_page=&page=` → one page, with `Link` (`next`, `last`, `first`,
+//!     `prev`);
+//!   - every repository answer carries `x-ratelimit-*` headers; once the limit is used up
+//!     ([`FakeGithub::set_rate_limit`]) they answer 403 `API rate limit exceeded …` with
+//!     `x-ratelimit-remaining: 0` and `x-ratelimit-reset`.
+//!
+//! - Webhooks ([`hooks`]):
+//!   - `GET`/`POST /repos/{owner}/{repo}/hooks`, `PATCH /repos/{owner}/{repo}/hooks/{hook_id}`
+//!     → the repository's webhooks as GitHub shows them (`config.secret` as `********`); only
+//!     for admins of the repository ([`FakeGithub::add_repo_admin`]): 403 `Must have admin
+//!     rights to Repository.` for readers, 404 for anyone else; 422 `Validation Failed` with
+//!     `Hook already exists on this repository` for a second hook with the same URL;
+//!   - [`PushDelivery`]: a signed `push` delivery (GitHub's headers and payload) sent to the
+//!     panel.
+//!
+//! Later areas add their own handlers and state the same way.
 
 mod hooks;
 mod oauth;
 mod orgs;
+mod repos;
 mod users;
 
 pub use hooks::{form_value, FakeHook, PushDelivery};
@@ -72,8 +96,34 @@ pub(crate) struct Grant {
     pub(crate) used: bool,
 }
 
+/// A repository of the fake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeRepo {
+    /// `owner/name`.
+    pub full_name: String,
+    pub private: bool,
+    pub is_template: bool,
+    pub default_branch: String,
+    pub description: Option<String>,
+}
+
+/// The rate limit of the repository endpoints.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rate {
+    pub(crate) limit: u64,
+    pub(crate) remaining: u64,
+    /// UTC epoch seconds.
+    pub(crate) reset: u64,
+}
+
+impl Default for Rate {
+    fn default() -> Self {
+        Self { limit: 5000, remaining: 5000, reset: 4_102_444_800 }
+    }
+}
+
 /// Everything the fake knows.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct State {
     /// OAuth apps: client id → client secret.
     pub(crate) clients: BTreeMap<String, String>,
@@ -93,8 +143,17 @@ pub(crate) struct State {
     pub(crate) delay: Duration,
     /// Requests seen, as `METHOD path` (for assertions on what the panel asked).
     pub(crate) requests: Vec<String>,
-    /// The fake's own URL (API URLs in answers point back at it).
-    pub(crate) base_url: String,
+    /// The fake's own base URL (for `Link` and `url` fields).
+    pub(crate) url: String,
+    /// Repositories by lower-cased `owner/name`.
+    pub(crate) repos: BTreeMap<String, FakeRepo>,
+    /// Where repositories are served for cloning.
+    pub(crate) git: Option<crate::git::GitHost>,
+    /// How long a generated repository stays unclonable.
+    pub(crate) clone_delay: Duration,
+    pub(crate) rate: Rate,
+    /// Generate calls that created a repository: (template, new repo, private, include_all_branches).
+    pub(crate) generated: Vec<(String, String, bool, bool)>,
     /// Repository webhooks and who may manage them.
     pub(crate) hooks: hooks::Hooks,
 }
@@ -118,12 +177,15 @@ impl FakeGithub {
             .route("/user/memberships/orgs/{org}", get(orgs::membership))
             .route("/orgs/{org}/members/{username}", get(orgs::member_check))
             .route("/orgs/{org}/public_members/{username}", get(orgs::public_member_check))
+            .route("/repos/{owner}/{repo}/generate", post(repos::generate))
+            .route("/repos/{owner}/{repo}", get(repos::get_repo))
+            .route("/user/repos", get(repos::user_repos))
             .route("/repos/{owner}/{repo}/hooks", get(hooks::list).post(hooks::create))
             .route("/repos/{owner}/{repo}/hooks/{hook_id}", patch(hooks::update))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake GitHub");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        state.lock().unwrap().base_url = url.clone();
+        state.lock().unwrap().url = url.clone();
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self { url, state }
     }
@@ -187,6 +249,60 @@ impl FakeGithub {
     /// Requests seen so far, as `METHOD path`.
     pub fn requests(&self) -> Vec<String> {
         self.with(|s| s.requests.clone())
+    }
+
+    /// Serves repositories for cloning on `git`: `clone_url` and `html_url` point there, and
+    /// generate creates the new repository on it.
+    pub fn with_git(&self, git: crate::git::GitHost) {
+        self.with(|s| s.git = Some(git));
+    }
+
+    /// Adds a repository (its git side is the test's: [`crate::git::GitServer::create_repo`]
+    /// with the same `owner/name`).
+    pub fn add_repo(&self, full_name: &str, is_template: bool, private: bool) -> FakeRepo {
+        let repo = FakeRepo {
+            full_name: full_name.to_owned(),
+            private,
+            is_template,
+            default_branch: "main".into(),
+            description: Some(format!("{full_name} (fake)")),
+        };
+        self.with(|s| s.repos.insert(full_name.to_ascii_lowercase(), repo.clone()));
+        repo
+    }
+
+    /// Gives `login` (added if missing) the access token `token` with `scope`, as if it had
+    /// made a personal access token.
+    pub fn add_token(&self, login: &str, id: u64, token: &str, scope: &str) {
+        self.with(|s| {
+            s.users.entry(login.to_owned()).or_insert_with(|| FakeUser { id, login: login.to_owned() });
+            s.tokens.insert(token.to_owned(), (login.to_owned(), scope.to_owned()));
+        });
+    }
+
+    /// Generated repositories stay unclonable (404 on the git server) for `delay`.
+    pub fn set_clone_delay(&self, delay: Duration) {
+        self.with(|s| s.clone_delay = delay);
+    }
+
+    /// `remaining` requests are left until `reset` (UTC epoch seconds); after them, the
+    /// repository endpoints answer 403 with `x-ratelimit-remaining: 0`.
+    pub fn set_rate_limit(&self, remaining: u64, reset: u64) {
+        self.with(|s| {
+            s.rate.remaining = remaining;
+            s.rate.reset = reset;
+        });
+    }
+
+    /// Every repository, sorted by lower-cased full name.
+    pub fn repos(&self) -> Vec<FakeRepo> {
+        self.with(|s| s.repos.values().cloned().collect())
+    }
+
+    /// Generate calls that created a repository: (template, new repo, private,
+    /// include_all_branches).
+    pub fn generated(&self) -> Vec<(String, String, bool, bool)> {
+        self.with(|s| s.generated.clone())
     }
 }
 

@@ -62,6 +62,7 @@ pub(super) fn spawn(
     project_root: PathBuf,
     home: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
+    access: Arc<Mutex<super::Access>>,
 ) -> Running {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the git server");
     listener.set_nonblocking(true).expect("non-blocking listener");
@@ -78,7 +79,7 @@ pub(super) fn spawn(
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-                let backend = Arc::new(Backend { project_root, home, log });
+                let backend = Arc::new(Backend { project_root, home, log, access });
                 loop {
                     let (tcp, _) = tokio::select! {
                         _ = &mut stop => break,
@@ -114,12 +115,33 @@ struct Backend {
     project_root: PathBuf,
     home: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
+    access: Arc<Mutex<super::Access>>,
 }
 
 impl Backend {
     async fn answer(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let line = format!("{} {}", req.method(), req.uri());
         self.log.lock().unwrap().push(line);
+        let path = req.uri().path().trim_start_matches('/');
+        let repo = path.split_once(".git/").map(|(repo, _)| repo.to_owned()).unwrap_or_default();
+        let authorization = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (delay, hidden, token) = {
+            let mut access = self.access.lock().unwrap();
+            access.authorizations.extend(authorization.clone());
+            let hidden = access.hidden_until.get(&repo).is_some_and(|until| std::time::Instant::now() < *until);
+            (access.delay, hidden, access.private.get(&repo).cloned())
+        };
+        tokio::time::sleep(delay).await;
+        if hidden {
+            return plain(StatusCode::NOT_FOUND, "Repository not found.\n".into());
+        }
+        if let Some(token) = token {
+            if !basic_password_is(authorization.as_deref(), &token) {
+                let mut response = plain(StatusCode::UNAUTHORIZED, "Authentication required\n".into());
+                response.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, "Basic realm=\"GitHub\"".parse().unwrap());
+                return response;
+            }
+        }
         match self.cgi(req).await {
             Ok(response) => response,
             Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, format!("git http-backend: {error}\n")),
@@ -191,6 +213,14 @@ fn parse_cgi(out: &[u8]) -> Result<Response<Full<Bytes>>, String> {
         }
     }
     response.body(Full::new(Bytes::copy_from_slice(body))).map_err(|e| format!("bad CGI headers: {e}"))
+}
+
+/// Whether `authorization` is `Basic base64(<any user>:<token>)`.
+fn basic_password_is(authorization: Option<&str>, token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(encoded) = authorization.and_then(|a| a.strip_prefix("Basic ")) else { return false };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else { return false };
+    String::from_utf8_lossy(&decoded).split_once(':').is_some_and(|(_, password)| password == token)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
