@@ -257,8 +257,13 @@ impl JobInput {
     }
 
     /// What the job acts on: jobs with the same target run one at a time, in queue order.
-    /// `project:<id>` for project jobs, `tunnel` for the tunnel.
+    /// `project:<id>` for project jobs, `webhook:<project id>` for `ensure_webhook` (it touches
+    /// only the repository's hooks, so it need not wait behind the project's deploys), `tunnel`
+    /// for the tunnel.
     pub fn target(&self) -> String {
+        if let JobInput::EnsureWebhook(EnsureWebhookInput { project_id }) = self {
+            return format!("webhook:{project_id}");
+        }
         match self.project_id() {
             Some(id) => format!("project:{id}"),
             None => "tunnel".to_owned(),

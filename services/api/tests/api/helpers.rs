@@ -61,6 +61,8 @@ pub struct TestApp {
     pub api_nats: async_nats::Client,
     pub docker_nats: async_nats::Client,
     pub cloudflare_nats: async_nats::Client,
+    /// The github service's NATS user.
+    pub github_nats: async_nats::Client,
     pub names: NatsNames,
     /// This test's docker host name (unique, so only this test's docker service answers).
     pub docker_host: String,
@@ -175,6 +177,32 @@ impl TestApp {
         });
     }
 
+    /// Starts the github service (consumer `github` and its job runner) for this app; its git
+    /// clones trust `git_ca_file`.
+    pub fn start_github_service(&self, git_ca_file: Option<std::path::PathBuf>) {
+        let mut config = warp_github::GithubConfig::from_args(&warp_github::GithubArgs {
+            github_max_parallel_jobs: 2,
+            github_clone_wait_seconds: 30,
+            github_list_cache_seconds: 0,
+            github_api_timeout_seconds: 5,
+            github_git_ca_file: git_ca_file,
+        });
+        config.runner.poll_interval = Duration::from_millis(100);
+        let options = ConsumerOptions {
+            base_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+            reconnect_delay: Duration::from_millis(100),
+            ..ConsumerOptions::default()
+        };
+        let (pool, nats, names, settings, stop) =
+            (self.db.pool.clone(), self.github_nats.clone(), self.names.clone(), self.settings.clone(), self.shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(error) = warp_github::run(pool, nats, names, settings, config, options, stop).await {
+                panic!("the github service failed: {error:#}");
+            }
+        });
+    }
+
     /// An app whose read models never catch up (no projection consumers run).
     pub async fn spawn_without_projections() -> Self {
         Self::spawn_with(TestNats::new().await, false).await
@@ -200,6 +228,7 @@ impl TestApp {
         let api_nats = nats.connect_as(NatsUser::Api).await;
         let docker_nats = nats.connect_as(NatsUser::Docker).await;
         let cloudflare_nats = nats.connect_as(NatsUser::Cloudflare).await;
+        let github_nats = nats.connect_as(NatsUser::Github).await;
         let state = warp_api::AppState::new(db.pool.clone(), api_nats.clone(), nats.names.clone(), settings.clone())
             .with_docker_host(docker_host.clone())
             .with_panel_ports([api_port])
@@ -239,6 +268,7 @@ impl TestApp {
             api_nats,
             docker_nats,
             cloudflare_nats,
+            github_nats,
             names: test_names,
             docker_host,
             settings,

@@ -30,4 +30,5 @@ mod streams;
 mod strictness;
 mod tunnel;
 mod tunnel_local;
+mod webhook_redeploys;
 mod webhooks;
