@@ -110,7 +110,7 @@ async fn a_signed_push_to_the_deployed_branch_redeploys_at_the_new_commit_and_no
     // on the port, which does not matter: it is archived before any push).
     let (archived, archived_job) = t.deploy_github("shop-old", "octo-org/shop", "main").await;
     t.app.job_finished(&archived_job, DEPLOY).await;
-    assert_eq!(t.app.archive_project(&t.app.admin, &archived.to_string()).await.status(), StatusCode::OK);
+    assert_eq!(t.app.archive_project(&t.app.admin, &archived.to_string()).await.status(), StatusCode::NO_CONTENT);
     t.app.project_eventually(archived, "archived", |p| p["archived"] == true).await;
 
     // A push to another branch and a deletion of main: recorded, nothing redeployed.
@@ -184,7 +184,7 @@ async fn the_panel_creates_its_webhook_once_updates_a_stale_one_and_says_plainly
 
     // The source changes (another branch): the hook is there as wanted, nothing is sent.
     let patch = t.app.update_project(&t.app.admin, &project.to_string(), &json!({"source": {"github": {"repo": "octo-org/shop", "ref": "dev"}}}), None).await;
-    assert_eq!(patch.status(), StatusCode::OK, "{}", patch.text().await.unwrap());
+    assert_eq!(patch.status(), StatusCode::NO_CONTENT, "{}", patch.text().await.unwrap());
     let first_job = view["webhook"]["job_id"].clone();
     let view = t.app.project_eventually(project, "checked again", |p| p["webhook"]["job_id"] != first_job).await;
     assert_eq!(view["webhook"]["change"], "unchanged");
