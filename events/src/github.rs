@@ -1,94 +1,89 @@
-//! Events of the `GithubDelivery` aggregate: GitHub webhook deliveries the panel accepted
-//! (aggregate type `github_delivery`, one aggregate per delivery, id
-//! [`delivery_aggregate_id`] of GitHub's `X-GitHub-Delivery` GUID).
-//!
-//! One aggregate per delivery id is what makes a replayed delivery harmless: the aggregate
-//! refuses a second receipt, so a delivery GitHub (or anyone holding a captured request) sends
-//! again records nothing and queues nothing.
+//! Messages between the API and the github service (`warp.github.<action>`, core NATS, not
+//! the event stream). Every reply is a [`GithubReply`]: `{"ok":…}` or
+//! `{"error":{"kind":…,"message":…,"reset_at":…}}`.
 
-use cqrs_es::DomainEvent;
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-/// Aggregate type under which delivery events are stored and published.
-pub const AGGREGATE_TYPE: &str = "github_delivery";
-
-/// The aggregate id of the delivery GitHub names `delivery_id` (its `X-GitHub-Delivery`
-/// header): a UUIDv5 of it, so every receipt of one delivery lands on one aggregate.
-pub fn delivery_aggregate_id(delivery_id: &str) -> Uuid {
-    /// Namespace of delivery aggregate ids (a random UUID, fixed forever).
-    const NAMESPACE: Uuid = Uuid::from_u128(0x3b1e_52c4_7a0d_4e96_8f21_c5d9_0a6b_e374);
-    Uuid::new_v5(&NAMESPACE, delivery_id.as_bytes())
-}
-
-/// Every fact about a delivery. Serialised externally tagged, e.g.
-/// `{"GithubPushReceived":{"delivery_id":"…","repo":"octo/shop","ref":"refs/heads/main",…}}`.
-/// Every string is bounded (`warp_domain::bounded::short`, ≤ 256 bytes, one line).
+/// The answer to every github request: the result, or why there is none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum GithubDeliveryEvent {
-    /// GitHub delivered a `push` event with a valid `X-Hub-Signature-256`.
-    GithubPushReceived {
-        /// GitHub's `X-GitHub-Delivery` GUID.
-        delivery_id: String,
-        /// `repository.full_name`: `owner/name` as GitHub spells it.
-        repo: String,
-        /// The full ref pushed: `refs/heads/<branch>` or `refs/tags/<tag>`.
-        #[serde(rename = "ref")]
-        git_ref: String,
-        /// The commit the ref points at after the push (40 hex digits; all zeros for a
-        /// deletion).
-        after: String,
-        /// Whether the push deleted the ref.
-        deleted: bool,
-        /// `repository.default_branch`, what a project deployed at `HEAD` follows.
-        default_branch: Option<String>,
-        /// Who pushed: `pusher.name` (a GitHub login for pushes over git).
-        pusher: Option<String>,
-    },
-}
-
-impl GithubDeliveryEvent {
-    /// Event type names, as stored in `events.event_type`, one per variant.
-    pub const TYPES: [&'static str; 1] = ["GithubPushReceived"];
-}
-
-impl DomainEvent for GithubDeliveryEvent {
-    fn event_type(&self) -> String {
-        match self {
-            GithubDeliveryEvent::GithubPushReceived { .. } => "GithubPushReceived".to_owned(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        "1.0".to_owned()
-    }
-}
-
-/// What the panel did about the webhook on a project's repository
-/// ([`crate::ProjectEvent::GithubWebhookEnsured`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum WebhookChange {
-    /// No hook pointed at the panel: one was created.
-    Created,
-    /// The panel's hook existed with other settings (events, content type, secret, inactive):
-    /// it was updated.
-    Updated,
-    /// The panel's hook existed as wanted, with the secret the project's last
-    /// `GithubWebhookEnsured` recorded (GitHub never shows a hook's secret, so the fingerprint
-    /// recorded then is what tells): nothing was sent.
-    Unchanged,
+pub enum GithubReply<T> {
+    Ok(T),
+    Error(GithubFailure),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Why a github request failed. Messages never hold the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GithubFailure {
+    pub kind: GithubFailureKind,
+    /// A sentence for people.
+    pub message: String,
+    /// `rate_limited`: when GitHub's rate limit resets (`x-ratelimit-reset`).
+    #[serde(default)]
+    pub reset_at: Option<DateTime<Utc>>,
+}
 
-    #[test]
-    fn one_delivery_id_is_one_aggregate() {
-        let id = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
-        assert_eq!(delivery_aggregate_id(id), delivery_aggregate_id(id));
-        assert_ne!(delivery_aggregate_id(id), delivery_aggregate_id("72d3162e-cc78-11e3-81ab-4c9367dc0959"));
-    }
+/// What kind of failure a [`GithubFailure`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GithubFailureKind {
+    /// No `github_token` is set, or GitHub refuses it (401).
+    NotConfigured,
+    /// GitHub's rate limit is used up (403/429 with `x-ratelimit-remaining: 0`).
+    RateLimited,
+    /// GitHub did not answer, or answered something unexpected.
+    Unavailable,
+    /// The request could not be read.
+    BadRequest,
+}
+
+/// Request of `repos`: one page of the repositories the panel's token can see, whose full
+/// name contains `q` (case-insensitive), sorted by full name (case-insensitive), after
+/// `cursor` (a full name from `next_cursor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RepoQuery {
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    /// 1-500.
+    pub limit: u32,
+}
+
+/// Reply of `repos`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct RepoPage {
+    pub items: Vec<RepoSummary>,
+    /// The full name to pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// How many repositories match `q` in all.
+    pub total: usize,
+    /// Whether the list came from the cache (the token's repositories are read from GitHub
+    /// at most once per cache period, every page of them).
+    pub cached: bool,
+    /// When the list was read from GitHub.
+    pub fetched_at: DateTime<Utc>,
+    /// GitHub's rate limit after that read.
+    pub rate_limit: RateLimitInfo,
+}
+
+/// One repository the token can see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
+pub struct RepoSummary {
+    /// `owner/name`: what `deploy-existing` takes as `{"github":{"repo":…}}`.
+    pub full_name: String,
+    pub private: bool,
+    pub html_url: String,
+    pub default_branch: String,
+    pub description: Option<String>,
+    /// Whether it is a template repository.
+    pub is_template: bool,
+}
+
+/// GitHub's rate limit headers (`x-ratelimit-limit`, `-remaining`, `-reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema, Default)]
+pub struct RateLimitInfo {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub reset_at: Option<DateTime<Utc>>,
 }

@@ -136,7 +136,7 @@ pub enum ProjectEvent {
         repo: String,
         hook_id: u64,
         url: String,
-        change: crate::github::WebhookChange,
+        change: crate::github_delivery::WebhookChange,
         secret_fingerprint: String,
     },
     /// Job `job_id` could not make sure `repo` has the panel's webhook; `message` says why

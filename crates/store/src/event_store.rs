@@ -157,7 +157,7 @@ pub fn delivery_cqrs(pool: PgPool) -> DeliveryCqrs {
 }
 
 /// Executes `command` on the delivery aggregate `id` (see
-/// `warp_events::github::delivery_aggregate_id`) with `metadata`. Two receipts of one delivery
+/// `warp_events::github_delivery::delivery_aggregate_id`) with `metadata`. Two receipts of one delivery
 /// at once conflict on the aggregate's first event; the retry then finds it received and is
 /// refused with [`DeliveryError::AlreadyReceived`].
 pub async fn execute_delivery(

@@ -36,6 +36,9 @@ pub enum ApiError {
     Conflict(String),
     /// 429 `too_many_streams`: the user (or the panel) has as many log streams open as it may.
     TooManyStreams(String),
+    /// 429 `rate_limited`: an outside API's rate limit is used up; `retry_after_seconds`
+    /// (also the `Retry-After` header) says when it resets.
+    RateLimited { message: String, retry_after_seconds: Option<u64> },
     /// 503 `unavailable`: a dependency (Postgres, NATS) is down; retry later.
     Unavailable(String),
     /// 503 `not_configured`: the panel lacks a setting this request needs (the message names
@@ -59,7 +62,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable machine-readable code: `validation_failed`, `bad_request`, `unauthorized`,
     /// `bad_signature`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
-    /// `payload_too_large`, `too_many_streams`, `unavailable`, `not_configured`, `internal`.
+    /// `payload_too_large`, `too_many_streams`, `rate_limited`, `unavailable`, `not_configured`,
+    /// `internal`.
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
@@ -109,6 +113,7 @@ impl ApiError {
             ApiError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, detail("unavailable", message)),
             ApiError::NotConfigured(message) => (StatusCode::SERVICE_UNAVAILABLE, detail("not_configured", message)),
             ApiError::TooManyStreams(message) => (StatusCode::TOO_MANY_REQUESTS, detail("too_many_streams", message)),
+            ApiError::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, detail("rate_limited", message)),
             ApiError::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, detail("internal", "internal error; see the server log".into()))
@@ -119,8 +124,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_seconds: Some(seconds), .. } => Some(*seconds),
+            _ => None,
+        };
         let (status, error) = self.parts();
         let mut response = (status, axum::Json(ErrorBody { error })).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -136,6 +136,7 @@ fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(routes::settings::router())
         .merge(routes::containers::router())
         .merge(routes::tunnel::router())
+        .merge(routes::github::router())
         .merge(routes::auth::router());
     let public = routes::health::router()
         .merge(routes::containers::public_router())

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         (name = "containers", description = "Running containers and their live logs (from the docker service)"),
         (name = "settings", description = "Runtime settings (secrets masked)"),
         (name = "tunnel", description = "The Cloudflare Tunnel: status and the configuration the panel would write"),
+        (name = "github", description = "What the panel's GitHub token can see (from the github service)"),
         (name = "hooks", description = "Webhooks from outside systems (GitHub), authenticated by their signatures"),
         (name = "operations", description = "Operator tools"),
         (name = "health", description = "Health"),

@@ -302,7 +302,15 @@ impl GithubApi for GithubClient {
             if let Some(owner) = owner {
                 request = request.owner(owner);
             }
-            let target = format!("{}/{name}", owner.unwrap_or("the token's account"));
+            // Without an owner GitHub uses the token's user: name it in a conflict.
+            let owner_login = match owner {
+                Some(owner) => owner.to_owned(),
+                None => match self.crab.get::<serde_json::Value, _, ()>("/user", None).await {
+                    Ok(user) => user.get("login").and_then(|l| l.as_str()).unwrap_or("the token's account").to_owned(),
+                    Err(error) => return Err(self.classify(error, "the token's user")),
+                },
+            };
+            let target = format!("{owner_login}/{name}");
             match request.send().await {
                 Ok(repo) => from_model(repo).map_err(|e| self.unreachable(e)),
                 Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 422 => {

@@ -9,12 +9,15 @@
 //!   octocrab implementation (rate-limit headers read, typed errors, the token never in one).
 //! - [`handlers`]: consumer `github`, one file per event it reacts to.
 //! - [`jobs`]: one file per job type it runs, each an executor with its own input.
-//! - [`run`]: the consumer and the job runner until shutdown.
+//! - [`requests`]: one file per NATS request-reply action (`warp.github.<action>`): the API
+//!   never calls GitHub itself.
+//! - [`run`]: the consumer, the request service and the job runner until shutdown.
 
 pub mod client;
 pub mod config;
 pub mod handlers;
 pub mod jobs;
+pub mod requests;
 
 use std::sync::Arc;
 
@@ -41,6 +44,8 @@ pub struct Services {
     pub projects: ProjectCqrs,
     pub jobs: JobCqrs,
     pub config: GithubConfig,
+    /// Repository listings by API URL and token fingerprint ([`requests::repos`]).
+    pub repo_cache: std::sync::Mutex<std::collections::HashMap<String, requests::repos::CachedList>>,
 }
 
 impl Services {
@@ -48,7 +53,7 @@ impl Services {
     pub fn new(pool: PgPool, settings: SettingsStore, config: GithubConfig) -> Self {
         let projects = event_store::project_cqrs(pool.clone());
         let jobs = event_store::job_cqrs(pool.clone());
-        Self { pool, settings, projects, jobs, config }
+        Self { pool, settings, projects, jobs, config, repo_cache: Default::default() }
     }
 
     /// The settings as they are now.
@@ -83,7 +88,8 @@ pub fn token(current: &CurrentSettings) -> Option<SecretString> {
     current.secrets.get(&SecretName::GithubToken).map(|s| s.value.clone())
 }
 
-/// Runs consumer `github` and the job runner of `create_from_template` until `shutdown`.
+/// Runs consumer `github`, the request service (`warp.github.>`) and the job runner of
+/// `create_from_template` until `shutdown`.
 pub async fn run(
     pool: PgPool,
     client: async_nats::Client,
@@ -100,9 +106,9 @@ pub async fn run(
     let svc = Arc::new(Services::new(pool.clone(), settings.clone(), config));
     let consumer_config = nats::consumer_config("github", &names)?;
     let consumer = Consumer::new(pool.clone(), js, names, consumer_config, handlers::GithubHandler(svc.clone()), options)?;
-    let runner = warp_jobs::Runner::new(pool, client, settings.redactor().clone(), runner_config);
-    let runner = Arc::new(jobs::register(svc, runner));
+    let runner = warp_jobs::Runner::new(pool, client.clone(), settings.redactor().clone(), runner_config);
+    let runner = Arc::new(jobs::register(svc.clone(), runner));
     tracing::info!("github service running");
-    let (c, r) = tokio::join!(consumer.run(shutdown.clone()), runner.run(shutdown));
-    c.and(r)
+    let (c, q, r) = tokio::join!(consumer.run(shutdown.clone()), requests::serve(svc, client, shutdown.clone()), runner.run(shutdown));
+    c.and(q).and(r)
 }

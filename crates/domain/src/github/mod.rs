@@ -1,5 +1,5 @@
 //! The `GithubDelivery` aggregate: one GitHub webhook delivery (aggregate type
-//! `github_delivery`, id `warp_events::github::delivery_aggregate_id` of the delivery GUID).
+//! `github_delivery`, id `warp_events::github_delivery::delivery_aggregate_id` of the delivery GUID).
 //!
 //! It is the one place that decides a delivery is new: the first `ReceivePush` records
 //! `GithubPushReceived`, any later one for the same delivery id is refused
@@ -45,7 +45,7 @@ pub struct GithubDelivery {
 }
 
 impl Aggregate for GithubDelivery {
-    const TYPE: &'static str = warp_events::github::AGGREGATE_TYPE;
+    const TYPE: &'static str = warp_events::github_delivery::AGGREGATE_TYPE;
     type Command = DeliveryCommand;
     type Event = GithubDeliveryEvent;
     type Error = DeliveryError;

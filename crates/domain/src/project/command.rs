@@ -121,7 +121,7 @@ pub enum ProjectCommand {
         repo: String,
         hook_id: u64,
         url: String,
-        change: warp_events::github::WebhookChange,
+        change: warp_events::github_delivery::WebhookChange,
         secret_fingerprint: String,
     },
     /// The github service reports job `job_id` could not make sure `repo` has the webhook.

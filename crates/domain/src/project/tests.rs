@@ -173,7 +173,7 @@ fn a_webhook_outcome_is_recorded_bounded_and_remembered() {
         repo: "octo/shop".into(),
         hook_id: 12,
         url: "https://panel.example.com/hooks/github".into(),
-        change: warp_events::github::WebhookChange::Created,
+        change: warp_events::github_delivery::WebhookChange::Created,
         secret_fingerprint: "1a2b3c4d".into(),
     };
     ProjectTest::with(())
@@ -183,7 +183,7 @@ fn a_webhook_outcome_is_recorded_bounded_and_remembered() {
             repo: "octo/shop".into(),
             hook_id: 12,
             url: "https://panel.example.com/hooks/github".into(),
-            change: warp_events::github::WebhookChange::Created,
+            change: warp_events::github_delivery::WebhookChange::Created,
             secret_fingerprint: "1a2b3c4d".into(),
         })
         .then_expect_events(vec![ensured.clone()]);

@@ -162,7 +162,7 @@ pub struct WebhookView {
     pub url: Option<String>,
     /// What the last success did: `created`, `updated` or `unchanged`.
     #[schema(value_type = Option<String>)]
-    pub change: Option<warp_events::github::WebhookChange>,
+    pub change: Option<warp_events::github_delivery::WebhookChange>,
     /// Why the last attempt failed (state `failed`).
     pub message: Option<String>,
     /// The job of the last attempt, and when its outcome was recorded.

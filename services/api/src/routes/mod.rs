@@ -5,6 +5,7 @@ pub mod auth;
 pub mod containers;
 pub mod dead_letters;
 pub mod events;
+pub mod github;
 pub mod health;
 pub mod hooks;
 pub mod jobs;

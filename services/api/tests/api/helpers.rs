@@ -61,7 +61,6 @@ pub struct TestApp {
     pub api_nats: async_nats::Client,
     pub docker_nats: async_nats::Client,
     pub cloudflare_nats: async_nats::Client,
-    /// The github service's NATS user.
     pub github_nats: async_nats::Client,
     pub names: NatsNames,
     /// This test's docker host name (unique, so only this test's docker service answers).
@@ -177,17 +176,20 @@ impl TestApp {
         });
     }
 
-    /// Starts the github service (consumer `github` and its job runner) for this app; its git
-    /// clones trust `git_ca_file`.
-    pub fn start_github_service(&self, git_ca_file: Option<std::path::PathBuf>) {
+    /// Starts the github service (consumer, request service, job runner) for this app; git
+    /// trusts `git_ca_file`, a new repository may take `clone_wait` to become clonable, and
+    /// listings are cached for `list_cache_ttl`.
+    pub async fn start_github_service(&self, git_ca_file: Option<std::path::PathBuf>, clone_wait: Duration, list_cache_ttl: Duration) {
         let mut config = warp_github::GithubConfig::from_args(&warp_github::GithubArgs {
             github_max_parallel_jobs: 2,
-            github_clone_wait_seconds: 30,
+            github_clone_wait_seconds: clone_wait.as_secs(),
             github_list_cache_seconds: 0,
-            github_api_timeout_seconds: 5,
+            github_api_timeout_seconds: 10,
             github_git_ca_file: git_ca_file,
         });
+        config.list_cache_ttl = list_cache_ttl;
         config.runner.poll_interval = Duration::from_millis(100);
+        config.runner.cancel_poll = Duration::from_millis(100);
         let options = ConsumerOptions {
             base_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(500),
@@ -201,6 +203,22 @@ impl TestApp {
                 panic!("the github service failed: {error:#}");
             }
         });
+        // It subscribes on its own connection: wait until the API's connection reaches it.
+        let subject = warp_events::subjects::github_request_subject("ping");
+        eventually(CATCH_UP, "the github service answers the API's connection", || async {
+            self.api_nats.request(subject.clone(), "{}".into()).await.ok().map(|_| ())
+        })
+        .await;
+    }
+
+    /// `POST /api/projects/from-template`.
+    pub async fn create_from_template(&self, token: &Token, body: &Value) -> Response {
+        self.post(token, "/api/projects/from-template", body).await
+    }
+
+    /// `GET /api/github/repos` with `query`.
+    pub async fn github_repos(&self, token: &Token, query: &[(&str, &str)]) -> Response {
+        self.client.get(format!("{}/api/github/repos", self.address)).bearer_auth(&token.secret).query(query).send().await.unwrap()
     }
 
     /// An app whose read models never catch up (no projection consumers run).

@@ -11,6 +11,7 @@ mod deploy_env;
 mod deploys;
 mod events;
 mod fakes;
+mod github_repos;
 mod health;
 mod helpers;
 mod job_queue;

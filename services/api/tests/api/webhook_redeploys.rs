@@ -49,7 +49,7 @@ impl Hooked {
         if docker {
             app.start_deploy_runner(Some(git.ca_file().to_path_buf()));
         }
-        app.start_github_service(Some(git.ca_file().to_path_buf()));
+        app.start_github_service(Some(git.ca_file().to_path_buf()), Duration::from_secs(30), Duration::ZERO).await;
         Self { app, git, github, _root: root }
     }
 

@@ -36,7 +36,7 @@ impl Handler for GithubHandler {
         match (event.aggregate_type.as_str(), event.event_type.as_str()) {
             (warp_events::project::AGGREGATE_TYPE, "RepoCreationRequested") => repo_creation_requested::handle(svc, event).await,
             (warp_events::project::AGGREGATE_TYPE, "DeploymentConfigured") => deployment_configured::handle(svc, event).await,
-            (warp_events::github::AGGREGATE_TYPE, "GithubPushReceived") => push_received::handle(svc, event).await,
+            (warp_events::github_delivery::AGGREGATE_TYPE, "GithubPushReceived") => push_received::handle(svc, event).await,
             // The consumer's filter sends nothing else.
             _ => Ok(()),
         }

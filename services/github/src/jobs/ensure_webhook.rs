@@ -25,7 +25,7 @@ use secrecy::ExposeSecret;
 use uuid::Uuid;
 use warp_domain::validate::RepoSlug;
 use warp_domain::ProjectCommand;
-use warp_events::github::WebhookChange;
+use warp_events::github_delivery::WebhookChange;
 use warp_events::job::EnsureWebhookInput;
 use warp_events::project::ProjectSource;
 use warp_events::SecretName;

@@ -144,7 +144,7 @@ pub async fn receive(
                 correlation_id: ids.map(|i| i.0.correlation_id),
                 causation_id: None,
             };
-            let aggregate = warp_events::github::delivery_aggregate_id(&delivery_id);
+            let aggregate = warp_events::github_delivery::delivery_aggregate_id(&delivery_id);
             match warp_store::event_store::execute_delivery(&state.deliveries, aggregate, command, &metadata).await {
                 Ok(()) => {
                     tracing::info!(github.delivery = %delivery_id, github.repo = %repo.as_str(), "push delivery recorded");

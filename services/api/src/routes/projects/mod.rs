@@ -1,5 +1,5 @@
 //! `/api/projects`: create, list, read, update, archive; deploy an existing repo or folder,
-//! redeploy, stop, start, remove; quick services.
+//! create from a GitHub template; redeploy, stop, start, remove; quick services.
 
 mod actions;
 mod archive;
@@ -7,6 +7,7 @@ mod compose_policy;
 mod create;
 mod deploy_existing;
 mod env_input;
+mod from_template;
 mod get;
 mod list;
 mod queue;
@@ -21,6 +22,7 @@ use crate::AppState;
 pub use actions::{Redeploy, Remove};
 pub use compose_policy::{ComposePolicy, ComposePolicyView};
 pub use create::CreateProject;
+pub use from_template::FromTemplate;
 pub use deploy_existing::{DeployExisting, FolderSourceInput, GitSourceInput, GithubSourceInput, SourceInput};
 pub use queue::ActionAccepted;
 pub use quick_service::QuickService;
@@ -34,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get::get_project, update::update_project))
         .routes(routes!(archive::archive_project))
         .routes(routes!(deploy_existing::deploy_existing))
+        .routes(routes!(from_template::from_template))
         .routes(routes!(quick_service::quick_service))
         .routes(routes!(actions::redeploy))
         .routes(routes!(actions::stop))
