@@ -36,6 +36,8 @@ pub enum JobInput {
     /// Remove the project's containers and networks (`compose down`), and its named volumes
     /// when `volumes` is true.
     Remove(RemoveInput),
+    /// Make sure the project's GitHub repository has the panel's `push` webhook.
+    EnsureWebhook(EnsureWebhookInput),
 }
 
 /// The id of the job that the event with message id `message_id` (see
@@ -108,6 +110,8 @@ typed_inputs! {
         /// Also delete the compose project's named volumes.
         volumes: bool,
     }
+    /// Input of `ensure_webhook`.
+    EnsureWebhook(EnsureWebhookInput) { project_id: Uuid }
 }
 
 /// The job types, as filter values and log labels.
@@ -123,11 +127,12 @@ pub enum JobType {
     Stop,
     Start,
     Remove,
+    EnsureWebhook,
 }
 
 impl JobType {
     /// Every type.
-    pub const ALL: [JobType; 9] = [
+    pub const ALL: [JobType; 10] = [
         JobType::Deploy,
         JobType::CreateFromTemplate,
         JobType::QuickService,
@@ -137,6 +142,7 @@ impl JobType {
         JobType::Stop,
         JobType::Start,
         JobType::Remove,
+        JobType::EnsureWebhook,
     ];
 
     /// The snake_case name (as in JSON and the `jobs.job_type` column).
@@ -151,6 +157,7 @@ impl JobType {
             JobType::Stop => "stop",
             JobType::Start => "start",
             JobType::Remove => "remove",
+            JobType::EnsureWebhook => "ensure_webhook",
         }
     }
 
@@ -164,7 +171,11 @@ impl JobType {
         match self {
             JobType::Deploy => 30 * 60,
             JobType::CreateFromTemplate => 10 * 60,
-            JobType::QuickService | JobType::PublishRoute | JobType::UnpublishRoute | JobType::RestartTunnel => 2 * 60,
+            JobType::QuickService
+            | JobType::PublishRoute
+            | JobType::UnpublishRoute
+            | JobType::RestartTunnel
+            | JobType::EnsureWebhook => 2 * 60,
             JobType::Stop | JobType::Start | JobType::Remove => 5 * 60,
         }
     }
@@ -182,6 +193,7 @@ impl JobType {
                 | JobType::Stop
                 | JobType::Start
                 | JobType::Remove
+                | JobType::EnsureWebhook
         )
     }
 }
@@ -224,6 +236,7 @@ impl JobInput {
             JobInput::Stop(_) => JobType::Stop,
             JobInput::Start(_) => JobType::Start,
             JobInput::Remove(_) => JobType::Remove,
+            JobInput::EnsureWebhook(_) => JobType::EnsureWebhook,
         }
     }
 
@@ -237,14 +250,20 @@ impl JobInput {
             | JobInput::UnpublishRoute(UnpublishRouteInput { project_id, .. })
             | JobInput::Stop(StopInput { project_id })
             | JobInput::Start(StartInput { project_id })
-            | JobInput::Remove(RemoveInput { project_id, .. }) => Some(*project_id),
+            | JobInput::Remove(RemoveInput { project_id, .. })
+            | JobInput::EnsureWebhook(EnsureWebhookInput { project_id }) => Some(*project_id),
             JobInput::RestartTunnel(_) => None,
         }
     }
 
     /// What the job acts on: jobs with the same target run one at a time, in queue order.
-    /// `project:<id>` for project jobs, `tunnel` for the tunnel.
+    /// `project:<id>` for project jobs, `webhook:<project id>` for `ensure_webhook` (it touches
+    /// only the repository's hooks, so it need not wait behind the project's deploys), `tunnel`
+    /// for the tunnel.
     pub fn target(&self) -> String {
+        if let JobInput::EnsureWebhook(EnsureWebhookInput { project_id }) = self {
+            return format!("webhook:{project_id}");
+        }
         match self.project_id() {
             Some(id) => format!("project:{id}"),
             None => "tunnel".to_owned(),

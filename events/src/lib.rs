@@ -7,6 +7,7 @@
 //! - [`docker`]: request-reply messages of the docker service (`warp.docker.<host>.<action>`)
 //!   and live container log lines.
 //! - [`github`]: request-reply messages of the github service (`warp.github.<action>`).
+//! - [`github_delivery`]: [`GithubDeliveryEvent`], GitHub webhook deliveries the panel accepted.
 //! - [`job`]: [`JobEvent`] and [`JobInput`], the facts recorded by the `Job` aggregate.
 //! - [`logs`]: live job log messages (`warp.logs.job.<id>`).
 //! - [`settings`]: [`SettingsEvent`], the facts recorded by the `Settings` aggregate (runtime
@@ -22,6 +23,7 @@
 pub mod docker;
 pub mod envelope;
 pub mod github;
+pub mod github_delivery;
 pub mod job;
 pub mod logs;
 pub mod project;
@@ -31,6 +33,7 @@ pub mod settings;
 pub mod subjects;
 
 pub use envelope::{EventEnvelope, EventMetadata, MAX_ENVELOPE_BYTES};
+pub use github_delivery::GithubDeliveryEvent;
 pub use job::{JobErrorKind, JobEvent, JobInput, JobType, TypedJobInput};
 pub use project::ProjectEvent;
 pub use session::SessionEvent;

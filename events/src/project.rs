@@ -127,6 +127,21 @@ pub enum ProjectEvent {
     /// (redacted). `repo_left` names the repository the job had already created: it stays on
     /// GitHub (the panel never deletes a repository); `null` when none was created.
     RepoCreationFailed { job_id: Uuid, message: String, repo_left: Option<String> },
+    /// Job `job_id` made sure the project's GitHub repository `repo` (`owner/name`) has a
+    /// webhook sending `push` events to `url` (`<public_url>/hooks/github`), signed with the
+    /// webhook secret whose fingerprint is `secret_fingerprint`: hook `hook_id` was
+    /// `change`d.
+    GithubWebhookEnsured {
+        job_id: Uuid,
+        repo: String,
+        hook_id: u64,
+        url: String,
+        change: crate::github_delivery::WebhookChange,
+        secret_fingerprint: String,
+    },
+    /// Job `job_id` could not make sure `repo` has the panel's webhook; `message` says why
+    /// (e.g. the token has no admin rights on the repository).
+    GithubWebhookFailed { job_id: Uuid, repo: String, message: String },
 }
 
 /// Where a compose project's code comes from.
@@ -267,7 +282,7 @@ pub struct DeployedService {
 
 impl ProjectEvent {
     /// Event type names, as stored in `events.event_type`, one per variant.
-    pub const TYPES: [&'static str; 24] = [
+    pub const TYPES: [&'static str; 26] = [
         "ProjectCreated",
         "ProjectRenamed",
         "ProjectSettingsUpdated",
@@ -292,6 +307,8 @@ impl ProjectEvent {
         "RepoCreated",
         "RepoCloned",
         "RepoCreationFailed",
+        "GithubWebhookEnsured",
+        "GithubWebhookFailed",
     ];
 }
 
@@ -322,6 +339,8 @@ impl DomainEvent for ProjectEvent {
             ProjectEvent::RepoCreated { .. } => "RepoCreated",
             ProjectEvent::RepoCloned { .. } => "RepoCloned",
             ProjectEvent::RepoCreationFailed { .. } => "RepoCreationFailed",
+            ProjectEvent::GithubWebhookEnsured { .. } => "GithubWebhookEnsured",
+            ProjectEvent::GithubWebhookFailed { .. } => "GithubWebhookFailed",
         };
         name.to_owned()
     }

@@ -18,6 +18,7 @@ pub fn events_schema() -> serde_json::Value {
             crate::settings::AGGREGATE_TYPE: schema_for!(crate::SettingsEvent),
             crate::job::AGGREGATE_TYPE: schema_for!(crate::JobEvent),
             crate::session::AGGREGATE_TYPE: schema_for!(crate::SessionEvent),
+            crate::github_delivery::AGGREGATE_TYPE: schema_for!(crate::GithubDeliveryEvent),
         }
     })
 }

@@ -1,7 +1,8 @@
 //! Events of the `Settings` aggregate: the panel's runtime settings (aggregate type `settings`,
 //! one aggregate with id [`AGGREGATE_ID`]).
 //!
-//! Secret values (the GitHub and Cloudflare tokens, the OAuth client secret) never appear here: an event records only
+//! Secret values (the GitHub and Cloudflare tokens, the OAuth client secret, the webhook
+//! secret) never appear here: an event records only
 //! that a secret changed and a short fingerprint (the first 8 hex digits of an HMAC-SHA256
 //! under a key the panel keeps encrypted at rest), so two changes can be told apart without
 //! revealing anything.
@@ -16,7 +17,7 @@ pub const AGGREGATE_TYPE: &str = "settings";
 pub const AGGREGATE_ID: &str = "panel";
 
 /// A secret setting. Serialised in snake_case: `github_token`, `cloudflare_api_token`,
-/// `github_client_secret`.
+/// `github_client_secret`, `github_webhook_secret`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretName {
@@ -26,11 +27,19 @@ pub enum SecretName {
     CloudflareApiToken,
     /// Client secret of the GitHub OAuth app users log in with.
     GithubClientSecret,
+    /// Secret GitHub signs webhook deliveries with (`X-Hub-Signature-256`, HMAC-SHA256 of the
+    /// body); the panel also writes it into the webhooks it creates.
+    GithubWebhookSecret,
 }
 
 impl SecretName {
     /// Every secret setting.
-    pub const ALL: [SecretName; 3] = [SecretName::GithubToken, SecretName::CloudflareApiToken, SecretName::GithubClientSecret];
+    pub const ALL: [SecretName; 4] = [
+        SecretName::GithubToken,
+        SecretName::CloudflareApiToken,
+        SecretName::GithubClientSecret,
+        SecretName::GithubWebhookSecret,
+    ];
 
     /// The setting's field name, e.g. `github_token`.
     pub fn as_str(self) -> &'static str {
@@ -38,6 +47,7 @@ impl SecretName {
             SecretName::GithubToken => "github_token",
             SecretName::CloudflareApiToken => "cloudflare_api_token",
             SecretName::GithubClientSecret => "github_client_secret",
+            SecretName::GithubWebhookSecret => "github_webhook_secret",
         }
     }
 }

@@ -10,17 +10,20 @@
 //! - [`session`]: the `Session` aggregate (GitHub logins: started, refused, ended) and the
 //!   allowlist rule.
 //! - [`job`]: the `Job` aggregate: one long action, queued → running → ended.
+//! - [`github`]: the `GithubDelivery` aggregate: one GitHub webhook delivery, received once.
 //!
 //! Nothing here touches a database, NATS or HTTP: aggregates decide (`handle`) and assign
 //! (`apply`), and the event store wiring lives in `warp-store`.
 
 pub mod bounded;
+pub mod github;
 pub mod job;
 pub mod project;
 pub mod session;
 pub mod settings;
 pub mod validate;
 
+pub use github::{DeliveryCommand, DeliveryError, GithubDelivery};
 pub use job::{Job, JobCommand, JobError, JobStatus};
 pub use project::{Project, ProjectCommand, ProjectError};
 pub use session::{Session, SessionCommand, SessionError};

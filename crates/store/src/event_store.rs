@@ -16,7 +16,10 @@ use std::time::Duration;
 use cqrs_es::AggregateError;
 use postgres_es::PostgresCqrs;
 use sqlx::PgPool;
-use warp_domain::{Job, JobCommand, JobError, Project, ProjectCommand, ProjectError, Session, SessionCommand, SessionError};
+use warp_domain::{
+    DeliveryCommand, DeliveryError, GithubDelivery, Job, JobCommand, JobError, Project, ProjectCommand, ProjectError, Session,
+    SessionCommand, SessionError,
+};
 use warp_events::EventMetadata;
 
 /// Command bus of the `Project` aggregate.
@@ -141,6 +144,28 @@ pub async fn execute_session(
     command: SessionCommand,
     metadata: &EventMetadata,
 ) -> Result<(), AggregateError<SessionError>> {
+    let id = id.to_string();
+    retry_conflicts(|| cqrs.execute_with_metadata(&id, command.clone(), metadata.to_map())).await
+}
+
+/// Command bus of the `GithubDelivery` aggregate (webhook deliveries).
+pub type DeliveryCqrs = Arc<PostgresCqrs<GithubDelivery>>;
+
+/// A `GithubDelivery` command bus on `pool`.
+pub fn delivery_cqrs(pool: PgPool) -> DeliveryCqrs {
+    Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
+}
+
+/// Executes `command` on the delivery aggregate `id` (see
+/// `warp_events::github_delivery::delivery_aggregate_id`) with `metadata`. Two receipts of one delivery
+/// at once conflict on the aggregate's first event; the retry then finds it received and is
+/// refused with [`DeliveryError::AlreadyReceived`].
+pub async fn execute_delivery(
+    cqrs: &DeliveryCqrs,
+    id: uuid::Uuid,
+    command: DeliveryCommand,
+    metadata: &EventMetadata,
+) -> Result<(), AggregateError<DeliveryError>> {
     let id = id.to_string();
     retry_conflicts(|| cqrs.execute_with_metadata(&id, command.clone(), metadata.to_map())).await
 }

@@ -207,7 +207,8 @@ impl GitServer {
 
     /// Creates the bare repo `<name>.git` (default branch `main`, fetching any sha allowed)
     /// and a work tree to edit it. The served repo has no commits until the first
-    /// [`FixtureRepo::commit`].
+    /// [`FixtureRepo::commit`]. `name` is one plain path segment, or `owner/name` as GitHub
+    /// serves repositories (`<github_web_url>/<owner>/<name>.git`).
     pub fn create_repo(&self, name: &str) -> FixtureRepo {
         assert!(is_repo_name(name), "repo name {name:?} must be one plain path segment, or owner/name");
         let home = self.dir.join("home");

@@ -19,14 +19,18 @@ pub enum ApiError {
     BadRequest(String),
     /// 401 `unauthorized`: no valid bearer token and no live session.
     Unauthorized,
+    /// 401 `bad_signature`: a webhook delivery's signature is missing or does not match; the
+    /// message says which.
+    BadSignature(String),
     /// 403 `forbidden`: the token is valid but may not do this.
     Forbidden(String),
     /// 404 `not_found`.
     NotFound(String),
     /// 405 `method_not_allowed`: the path exists, the method does not.
     MethodNotAllowed,
-    /// 413 `payload_too_large`: the body is over the limit (2 MiB).
-    PayloadTooLarge,
+    /// 413 `payload_too_large`: the body is over the limit ([`BODY_LIMIT`], or the route's own
+    /// given here in bytes).
+    PayloadTooLarge(usize),
     /// 409 `conflict`: the request conflicts with the current state (name taken, stale
     /// `If-Match`, archived project, concurrent change).
     Conflict(String),
@@ -37,9 +41,15 @@ pub enum ApiError {
     RateLimited { message: String, retry_after_seconds: Option<u64> },
     /// 503 `unavailable`: a dependency (Postgres, NATS) is down; retry later.
     Unavailable(String),
+    /// 503 `not_configured`: the panel lacks a setting this request needs (the message names
+    /// it); nothing was changed.
+    NotConfigured(String),
     /// 500 `internal`: a bug or an unexpected failure; details are in the server log only.
     Internal(anyhow::Error),
 }
+
+/// Largest request body most routes take, bytes (axum's default limit, 2 MiB).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The JSON error body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -51,8 +61,9 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: `validation_failed`, `bad_request`, `unauthorized`,
-    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `too_many_streams`, `rate_limited`, `unavailable`, `internal`.
+    /// `bad_signature`, `forbidden`, `not_found`, `method_not_allowed`, `conflict`,
+    /// `payload_too_large`, `too_many_streams`, `rate_limited`, `unavailable`, `not_configured`,
+    /// `internal`.
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
@@ -87,17 +98,20 @@ impl ApiError {
                         .into(),
                 ),
             ),
+            ApiError::BadSignature(message) => (StatusCode::UNAUTHORIZED, detail("bad_signature", message)),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, detail("forbidden", message)),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, detail("not_found", message)),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 detail("method_not_allowed", "this path does not accept this method".into()),
             ),
-            ApiError::PayloadTooLarge => {
-                (StatusCode::PAYLOAD_TOO_LARGE, detail("payload_too_large", "the request body is over 2 MiB".into()))
+            ApiError::PayloadTooLarge(limit) => {
+                let message = format!("the request body is over {} MiB", limit / (1024 * 1024));
+                (StatusCode::PAYLOAD_TOO_LARGE, detail("payload_too_large", message))
             }
             ApiError::Conflict(message) => (StatusCode::CONFLICT, detail("conflict", message)),
             ApiError::Unavailable(message) => (StatusCode::SERVICE_UNAVAILABLE, detail("unavailable", message)),
+            ApiError::NotConfigured(message) => (StatusCode::SERVICE_UNAVAILABLE, detail("not_configured", message)),
             ApiError::TooManyStreams(message) => (StatusCode::TOO_MANY_REQUESTS, detail("too_many_streams", message)),
             ApiError::RateLimited { message, .. } => (StatusCode::TOO_MANY_REQUESTS, detail("rate_limited", message)),
             ApiError::Internal(error) => {

@@ -57,7 +57,7 @@ where
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
+                ApiError::PayloadTooLarge(crate::error::BODY_LIMIT)
             } else {
                 ApiError::BadRequest(rejection.body_text())
             }
@@ -84,7 +84,7 @@ pub struct ApiPath<T>(pub T);
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
+            ApiError::PayloadTooLarge(crate::error::BODY_LIMIT)
         } else {
             ApiError::BadRequest(rejection.body_text())
         }

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`router`]: the whole route table: `/api/*` (bearer token or session, see [`auth`]),
-//!   `/auth/*` (GitHub login, see [`login`]), `/healthz` and `/openapi.json`; request ids ([`request_id`]), tracing and timeouts around it.
+//!   `/auth/*` (GitHub login, see [`login`]), `/hooks/*` (webhooks, signed by their senders),
+//!   `/healthz` and `/openapi.json`; request ids ([`request_id`]), tracing and timeouts around it.
 //! - [`routes`]: one module per area, one file per action; each area exposes
 //!   `fn router() -> OpenApiRouter<AppState>`, so the OpenAPI document is built from the very
 //!   routes that are served.
@@ -34,7 +35,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use warp_platform::{NatsNames, Shutdown};
 use warp_store::settings::SettingsStore;
-use warp_store::event_store::{self, JobCqrs, ProjectCqrs, SessionCqrs};
+use warp_store::event_store::{self, DeliveryCqrs, JobCqrs, ProjectCqrs, SessionCqrs};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -44,6 +45,8 @@ pub struct AppState {
     pub jobs: JobCqrs,
     /// Command bus of GitHub logins (`session` aggregate).
     pub sessions: SessionCqrs,
+    /// Command bus of GitHub webhook deliveries (`github_delivery` aggregate).
+    pub deliveries: DeliveryCqrs,
     pub nats: async_nats::Client,
     pub names: NatsNames,
     /// Runtime settings and the encrypted secret store (opened with the master key).
@@ -74,6 +77,7 @@ impl AppState {
         let projects = event_store::project_cqrs(pool.clone());
         let jobs = event_store::job_cqrs(pool.clone());
         let sessions = event_store::session_cqrs(pool.clone());
+        let deliveries = event_store::delivery_cqrs(pool.clone());
         let login = login::LoginOptions::default();
         let github = login::github::Github::new(login.github_timeout);
         let project_locks = warp_store::project_lock::ProjectLocks::new(pool.clone());
@@ -82,6 +86,7 @@ impl AppState {
             projects,
             jobs,
             sessions,
+            deliveries,
             nats,
             names,
             settings,
@@ -136,7 +141,8 @@ fn route_groups() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = routes::health::router()
         .merge(routes::containers::public_router())
         .merge(routes::tunnel::public_router())
-        .merge(routes::auth::public_router());
+        .merge(routes::auth::public_router())
+        .merge(routes::hooks::router());
     (api, public)
 }
 

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "settings", description = "Runtime settings (secrets masked)"),
         (name = "tunnel", description = "The Cloudflare Tunnel: status and the configuration the panel would write"),
         (name = "github", description = "What the panel's GitHub token can see (from the github service)"),
+        (name = "hooks", description = "Webhooks from outside systems (GitHub), authenticated by their signatures"),
         (name = "operations", description = "Operator tools"),
         (name = "health", description = "Health"),
     )

@@ -14,6 +14,12 @@
 //! - `GET /user/repos?per_page=&page=`: one page of the repositories the token can see; the
 //!   next page is the `Link` header's `rel="next"`.
 //!
+//! - `GET /repos/{owner}/{repo}/hooks`, `POST /repos/{owner}/{repo}/hooks`,
+//!   `PATCH /repos/{owner}/{repo}/hooks/{hook_id}` ("REST API endpoints for repository
+//!   webhooks"): the repository's webhooks; all need admin rights on the repository (404 or 403
+//!   without them); a create answers 422 "Hook already exists on this repository" when a hook
+//!   with that URL exists. GitHub shows a hook's secret only as `********`.
+//!
 //! Every answer's `x-ratelimit-remaining` / `x-ratelimit-reset` (UTC epoch seconds) are read
 //! ([`RateLimit`]); a 403 or 429 with `x-ratelimit-remaining: 0` (or with `retry-after`) is
 //! [`GithubError::RateLimited`]. The token goes only to the configured base URL as
@@ -90,6 +96,9 @@ pub enum GithubError {
     /// 404: unknown, invisible to the token, or (for generate) not a template.
     #[error("{0}")]
     NotFound(String),
+    /// 422 on a webhook create: a hook with that URL exists on the repository.
+    #[error("a webhook with that URL already exists on the repository")]
+    HookExists,
     /// 401: GitHub does not accept the token.
     #[error("GitHub refused the token (401 Bad credentials); set github_token in the settings")]
     BadCredentials,
@@ -104,8 +113,61 @@ pub enum GithubError {
     Unreachable { url: String, message: String },
 }
 
+/// A repository webhook as GitHub shows it (the fields the panel compares).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hook {
+    pub id: u64,
+    pub active: bool,
+    pub events: Vec<String>,
+    pub config: HookConfig,
+}
+
+/// A webhook's `config`. GitHub answers `secret` as `********` when one is set; the panel
+/// sends the real one.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HookConfig {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub insecure_ssl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for HookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HookConfig")
+            .field("url", &self.url)
+            .field("content_type", &self.content_type)
+            .field("insecure_ssl", &self.insecure_ssl)
+            .field("secret_set", &self.secret.is_some())
+            .finish()
+    }
+}
+
+/// The body of a webhook create or update: `name` `web`, `config`, `events`, `active`.
+#[derive(Clone, Serialize)]
+pub struct HookRequest {
+    pub name: &'static str,
+    pub active: bool,
+    pub events: Vec<String>,
+    pub config: HookConfig,
+}
+
 /// What the panel asks of GitHub.
 pub trait GithubApi: Send + Sync {
+    /// The webhooks of `repo` (first page of 100: a repository holds at most 20 hooks per
+    /// event).
+    fn hooks<'a>(&'a self, repo: &'a RepoSlug) -> BoxFuture<'a, Result<Vec<Hook>, GithubError>>;
+
+    /// Creates a webhook on `repo`. A hook with the same URL answers [`GithubError::HookExists`].
+    fn create_hook<'a>(&'a self, repo: &'a RepoSlug, hook: &'a HookRequest) -> BoxFuture<'a, Result<Hook, GithubError>>;
+
+    /// Replaces the settings of webhook `id` of `repo`.
+    fn update_hook<'a>(&'a self, repo: &'a RepoSlug, id: u64, hook: &'a HookRequest) -> BoxFuture<'a, Result<Hook, GithubError>>;
+
     /// Creates `name` (owned by `owner`, or the token's user) from `template`, with only the
     /// template's default branch.
     fn generate<'a>(
@@ -195,6 +257,38 @@ pub fn next_page(headers: &HeaderMap) -> Option<u32> {
 }
 
 impl GithubApi for GithubClient {
+    fn hooks<'a>(&'a self, repo: &'a RepoSlug) -> BoxFuture<'a, Result<Vec<Hook>, GithubError>> {
+        Box::pin(async move {
+            let route = format!("/repos/{}/{}/hooks?per_page=100", repo.owner(), repo.name());
+            let what = format!("the webhooks of {}", repo.as_str());
+            self.crab.get::<Vec<Hook>, _, ()>(route, None).await.map_err(|e| self.classify(e, &what))
+        })
+    }
+
+    fn create_hook<'a>(&'a self, repo: &'a RepoSlug, hook: &'a HookRequest) -> BoxFuture<'a, Result<Hook, GithubError>> {
+        Box::pin(async move {
+            let route = format!("/repos/{}/{}/hooks", repo.owner(), repo.name());
+            match self.crab.post::<_, Hook>(route, Some(hook)).await {
+                Ok(created) => Ok(created),
+                Err(octocrab::Error::GitHub { source, .. })
+                    if source.status_code.as_u16() == 422
+                        && source.errors.iter().flatten().any(|e| e.to_string().contains("already exists")) =>
+                {
+                    Err(GithubError::HookExists)
+                }
+                Err(error) => Err(self.classify(error, &format!("the webhooks of {}", repo.as_str()))),
+            }
+        })
+    }
+
+    fn update_hook<'a>(&'a self, repo: &'a RepoSlug, id: u64, hook: &'a HookRequest) -> BoxFuture<'a, Result<Hook, GithubError>> {
+        Box::pin(async move {
+            let route = format!("/repos/{}/{}/hooks/{id}", repo.owner(), repo.name());
+            let what = format!("webhook {id} of {}", repo.as_str());
+            self.crab.patch::<Hook, _, _>(route, Some(hook)).await.map_err(|e| self.classify(e, &what))
+        })
+    }
+
     fn generate<'a>(
         &'a self,
         template: &'a RepoSlug,

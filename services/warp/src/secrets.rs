@@ -56,6 +56,8 @@ pub struct SeedArgs {
     pub github_client_id: Option<String>,
     #[arg(long = "seed-github-client-secret", env = "WARP_GITHUB_CLIENT_SECRET", hide_env_values = true, global = true)]
     pub github_client_secret: Option<String>,
+    #[arg(long = "seed-github-webhook-secret", env = "WARP_GITHUB_WEBHOOK_SECRET", hide_env_values = true, global = true)]
+    pub github_webhook_secret: Option<String>,
     #[arg(long = "seed-public-url", env = "WARP_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     #[arg(long = "seed-cloudflare-api-token", env = "WARP_CLOUDFLARE_API_TOKEN", hide_env_values = true, global = true)]
@@ -111,6 +113,7 @@ impl SeedArgs {
             admins: list(s.admins),
             github_client_id: one(s.github_client_id),
             github_client_secret: one(s.github_client_secret),
+            github_webhook_secret: one(s.github_webhook_secret),
             public_url: one(s.public_url),
             session_idle_seconds: None,
             session_absolute_seconds: None,

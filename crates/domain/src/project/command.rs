@@ -56,7 +56,9 @@ pub enum ProjectCommand {
     CreateQuickService { name: ProjectName, subdomain: Subdomain, target: QuickServiceTarget },
     /// Replace the deploy env (name → fingerprint). Unchanged env records nothing.
     SetDeployEnv { env: BTreeMap<EnvVarName, String> },
-    /// Ask for a deploy action, carried out by job `job_id`. Only compose projects deploy.
+    /// Ask for a deploy action, carried out by job `job_id`. Only compose projects deploy. A
+    /// request for a job the project already waits on records nothing (a handler that sees
+    /// its event again asks again with the same job id).
     RequestDeployment { job_id: Uuid, action: DeployAction },
     /// A worker reports job `job_id` deployed `commit` with `services` running.
     RecordDeploymentSucceeded { job_id: Uuid, commit: Option<String>, services: Vec<DeployedService> },
@@ -113,4 +115,15 @@ pub enum ProjectCommand {
     /// The github service reports job `job_id` failed; the repository it created (if any,
     /// known from `RepoCreated`) stays on GitHub and the event says so.
     RecordRepoCreationFailed { job_id: Uuid, message: String },
+    /// The github service reports job `job_id` made sure `repo` has the panel's webhook.
+    RecordWebhookEnsured {
+        job_id: Uuid,
+        repo: String,
+        hook_id: u64,
+        url: String,
+        change: warp_events::github_delivery::WebhookChange,
+        secret_fingerprint: String,
+    },
+    /// The github service reports job `job_id` could not make sure `repo` has the webhook.
+    RecordWebhookFailed { job_id: Uuid, repo: String, message: String },
 }

@@ -65,6 +65,9 @@ pub struct Project {
     pub repo_request: Option<RepoRequest>,
     /// The GitHub repository the panel created for this project (`owner/name`).
     pub created_repo: Option<String>,
+    /// The webhook the panel last made sure of on the project's GitHub repository.
+    #[serde(default)]
+    pub webhook: Option<EnsuredWebhook>,
 }
 
 /// A pending repository creation: what `RepoCreationRequested` asked for.
@@ -78,6 +81,16 @@ pub struct RepoRequest {
     /// Queue the first deploy once the repository is cloned.
     pub deploy: bool,
     pub compose_project: String,
+}
+
+/// The panel's webhook on a project's repository, as the last `GithubWebhookEnsured` said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnsuredWebhook {
+    pub repo: String,
+    pub hook_id: u64,
+    pub url: String,
+    /// Fingerprint of the webhook secret the hook was given.
+    pub secret_fingerprint: String,
 }
 
 /// A route a project asks for: `<subdomain>.<base domain>` → `service_url`.
@@ -227,7 +240,9 @@ impl Aggregate for Project {
                 if self.deployment.is_none() {
                     return Err(ProjectError::NotDeployable);
                 }
-                sink.write(ProjectEvent::DeploymentRequested { job_id, action }, self).await;
+                if !self.pending_jobs.contains(&job_id) {
+                    sink.write(ProjectEvent::DeploymentRequested { job_id, action }, self).await;
+                }
             }
             ProjectCommand::RecordDeploymentSucceeded { job_id, commit, services } => {
                 self.check_created()?;
@@ -370,6 +385,17 @@ impl Aggregate for Project {
                     ProjectEvent::RepoCreationFailed { job_id, message: bounded::message(&message), repo_left: self.created_repo.clone() };
                 sink.write(event, self).await;
             }
+            ProjectCommand::RecordWebhookEnsured { job_id, repo, hook_id, url, change, secret_fingerprint } => {
+                self.check_created()?;
+                let (repo, url, secret_fingerprint) = (bounded::short(&repo), bounded::short(&url), bounded::short(&secret_fingerprint));
+                let event = ProjectEvent::GithubWebhookEnsured { job_id, repo, hook_id, url, change, secret_fingerprint };
+                sink.write(event, self).await;
+            }
+            ProjectCommand::RecordWebhookFailed { job_id, repo, message } => {
+                self.check_created()?;
+                let (repo, message) = (bounded::short(&repo), bounded::message(&message));
+                sink.write(ProjectEvent::GithubWebhookFailed { job_id, repo, message }, self).await;
+            }
         }
         Ok(())
     }
@@ -438,6 +464,10 @@ impl Aggregate for Project {
             }
             ProjectEvent::RepoCreated { repo, .. } => self.created_repo = Some(repo),
             ProjectEvent::RepoCloned { .. } | ProjectEvent::RepoCreationFailed { .. } => self.repo_request = None,
+            ProjectEvent::GithubWebhookEnsured { repo, hook_id, url, secret_fingerprint, .. } => {
+                self.webhook = Some(EnsuredWebhook { repo, hook_id, url, secret_fingerprint });
+            }
+            ProjectEvent::GithubWebhookFailed { .. } => {}
         }
     }
 }

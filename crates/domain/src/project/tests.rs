@@ -150,6 +150,59 @@ fn only_compose_projects_accept_deploy_requests() {
 }
 
 #[test]
+fn asking_again_for_a_job_the_project_waits_on_records_nothing() {
+    let job_id = uuid::Uuid::from_u128(7);
+    let mut given = configured();
+    given.push(ProjectEvent::DeploymentRequested { job_id, action: DeployAction::Deploy });
+    ProjectTest::with(())
+        .given(given.clone())
+        .when(ProjectCommand::RequestDeployment { job_id, action: DeployAction::Deploy })
+        .then_expect_events(vec![]);
+    given.push(ProjectEvent::ProjectArchived {});
+    ProjectTest::with(())
+        .given(given)
+        .when(ProjectCommand::RequestDeployment { job_id: uuid::Uuid::from_u128(8), action: DeployAction::Deploy })
+        .then_expect_error(ProjectError::Archived);
+}
+
+#[test]
+fn a_webhook_outcome_is_recorded_bounded_and_remembered() {
+    let job_id = uuid::Uuid::from_u128(9);
+    let ensured = ProjectEvent::GithubWebhookEnsured {
+        job_id,
+        repo: "octo/shop".into(),
+        hook_id: 12,
+        url: "https://panel.example.com/hooks/github".into(),
+        change: warp_events::github_delivery::WebhookChange::Created,
+        secret_fingerprint: "1a2b3c4d".into(),
+    };
+    ProjectTest::with(())
+        .given(configured())
+        .when(ProjectCommand::RecordWebhookEnsured {
+            job_id,
+            repo: "octo/shop".into(),
+            hook_id: 12,
+            url: "https://panel.example.com/hooks/github".into(),
+            change: warp_events::github_delivery::WebhookChange::Created,
+            secret_fingerprint: "1a2b3c4d".into(),
+        })
+        .then_expect_events(vec![ensured.clone()]);
+    let mut project = Project::default();
+    for event in configured().into_iter().chain([ensured]) {
+        project.apply(event);
+    }
+    assert_eq!(project.webhook.as_ref().map(|w| (w.hook_id, w.secret_fingerprint.as_str())), Some((12, "1a2b3c4d")));
+    ProjectTest::with(())
+        .given(configured())
+        .when(ProjectCommand::RecordWebhookFailed { job_id, repo: "octo/shop".into(), message: format!("no admin rights\n{}", "x".repeat(9000)) })
+        .then_expect_events(vec![ProjectEvent::GithubWebhookFailed {
+            job_id,
+            repo: "octo/shop".into(),
+            message: crate::bounded::message(&format!("no admin rights\n{}", "x".repeat(9000))),
+        }]);
+}
+
+#[test]
 fn a_worker_report_is_recorded_even_after_the_project_was_archived() {
     let mut given = configured();
     given.push(ProjectEvent::ProjectArchived {});

@@ -44,6 +44,8 @@ pub struct RawSettingsPatch {
     #[serde(default, deserialize_with = "present")]
     pub github_client_secret: RawField<String>,
     #[serde(default, deserialize_with = "present")]
+    pub github_webhook_secret: RawField<String>,
+    #[serde(default, deserialize_with = "present")]
     pub public_url: RawField<String>,
     #[serde(default, deserialize_with = "present")]
     pub session_idle_seconds: RawField<u64>,
@@ -95,6 +97,8 @@ pub struct SecretChanges {
     pub github_token: Option<Option<ApiToken>>,
     pub cloudflare_api_token: Option<Option<ApiToken>>,
     pub github_client_secret: Option<Option<ApiToken>>,
+    /// Checked with [`ApiToken::parse_webhook_secret`].
+    pub github_webhook_secret: Option<Option<ApiToken>>,
 }
 
 fn required<T>(field: &str, raw: Option<T>) -> Result<T, ValidationError> {
@@ -277,6 +281,10 @@ pub fn apply_patch(current: &SettingValues, raw: RawSettingsPatch) -> Result<(Va
         github_token: raw.github_token.map(|r| token("github_token", r)).transpose()?,
         cloudflare_api_token: raw.cloudflare_api_token.map(|r| token("cloudflare_api_token", r)).transpose()?,
         github_client_secret: raw.github_client_secret.map(|r| token("github_client_secret", r)).transpose()?,
+        github_webhook_secret: raw
+            .github_webhook_secret
+            .map(|r| r.map(|r| ApiToken::parse_webhook_secret("github_webhook_secret", r)).transpose())
+            .transpose()?,
     };
     if v.session_idle_seconds > v.session_absolute_seconds {
         return Err(ValidationError::new("session_idle_seconds", "must not be longer than session_absolute_seconds"));

@@ -35,6 +35,20 @@ impl ApiToken {
     }
 }
 
+impl ApiToken {
+    /// Parses a webhook secret (`github_webhook_secret`): 20-255 visible ASCII characters
+    /// (`!` to `~`, no spaces), e.g. `openssl rand -hex 32`. GitHub takes any string; the
+    /// bound keeps it random-looking, printable and free of line breaks. The message never
+    /// repeats the value.
+    pub fn parse_webhook_secret(field: &str, raw: String) -> Result<Self, ValidationError> {
+        if (20..=255).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(raw))
+        } else {
+            Err(ValidationError::new(field, "must be 20-255 visible ASCII characters without spaces (e.g. openssl rand -hex 32)"))
+        }
+    }
+}
+
 impl fmt::Debug for ApiToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ApiToken(<{} chars>)", self.0.len())
@@ -57,5 +71,15 @@ mod tests {
             assert!(!error.message.contains("aaaa"));
         }
         assert!(ApiToken::parse("t", "a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn webhook_secrets_are_visible_ascii_and_never_print() {
+        let secret = ApiToken::parse_webhook_secret("github_webhook_secret", "s3cr3t+/=!~".repeat(3)).unwrap();
+        assert!(!format!("{secret:?}").contains("s3cr3t"));
+        for bad in ["short", "with a space in the middle!", "line\nbreak-in-the-secret-value", "ü-is-not-ascii-aaaaaaaaaaa"] {
+            let error = ApiToken::parse_webhook_secret("github_webhook_secret", bad.to_owned()).expect_err(bad);
+            assert!(!error.message.contains(bad));
+        }
     }
 }

@@ -63,6 +63,10 @@ pub struct ProjectView {
     #[schema(value_type = Option<RepositoryView>)]
     #[sqlx(default)]
     pub repository: Option<Json<RepositoryView>>,
+    /// GitHub sources: the panel's `push` webhook on the repository, `null` until the panel
+    /// tried to create it.
+    #[schema(value_type = Option<WebhookView>)]
+    pub webhook: Option<Json<WebhookView>>,
 }
 
 impl ProjectView {
@@ -102,6 +106,7 @@ impl ProjectView {
             compose_exceptions: Vec::new(),
             route: None,
             repository: None,
+            webhook: None,
         }
     }
 }
@@ -145,6 +150,28 @@ pub struct RepositoryView {
     pub commit: Option<String>,
 }
 
+/// The panel's webhook on a project's GitHub repository, as the last `ensure_webhook` job left
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    /// `active` (the hook exists as the panel wants it) or `failed` (see `message`).
+    pub state: String,
+    /// `owner/name`.
+    pub repo: String,
+    /// GitHub's id of the hook; kept from the last success when a later attempt failed.
+    pub hook_id: Option<u64>,
+    /// Where GitHub delivers: `<public_url>/hooks/github`.
+    pub url: Option<String>,
+    /// What the last success did: `created`, `updated` or `unchanged`.
+    #[schema(value_type = Option<String>)]
+    pub change: Option<warp_events::github_delivery::WebhookChange>,
+    /// Why the last attempt failed (state `failed`).
+    pub message: Option<String>,
+    /// The job of the last attempt, and when its outcome was recorded.
+    pub job_id: Uuid,
+    pub checked_at: DateTime<Utc>,
+}
+
 /// The last successful deployment of a compose project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeploymentView {
@@ -160,7 +187,7 @@ pub struct DeploymentView {
 /// which comes from `jobs`).
 const COLUMNS: &str = "id, name, description, subdomain, archived, version, created_by, created_at, updated_at, kind,
     status, last_action, last_job_id, source, compose_file, compose_project, quick_service, env_names, deployment,
-    last_error, compose_exceptions, route, repository";
+    last_error, compose_exceptions, route, repository, webhook";
 
 /// Applies one project event (see [`apply_all`]).
 pub async fn apply(conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), ProjectionError> {
@@ -402,6 +429,32 @@ fn change(row: &mut ProjectView, event: ProjectEvent, at: DateTime<Utc>) {
             // Nothing serves yet: the project failed with that error.
             row.status = "failed".into();
             row.last_error = Some(message);
+        }
+        ProjectEvent::GithubWebhookEnsured { job_id, repo, hook_id, url, change, .. } => {
+            row.webhook = Some(Json(WebhookView {
+                state: "active".into(),
+                repo,
+                hook_id: Some(hook_id),
+                url: Some(url),
+                change: Some(change),
+                message: None,
+                job_id,
+                checked_at: at,
+            }));
+        }
+        ProjectEvent::GithubWebhookFailed { job_id, repo, message } => {
+            // A failure keeps what the last success found (hook id, URL) beside the message.
+            let last = row.webhook.take().map(|webhook| webhook.0);
+            row.webhook = Some(Json(WebhookView {
+                state: "failed".into(),
+                repo,
+                hook_id: last.as_ref().and_then(|w| w.hook_id),
+                url: last.as_ref().and_then(|w| w.url.clone()),
+                change: last.and_then(|w| w.change),
+                message: Some(message),
+                job_id,
+                checked_at: at,
+            }));
         }
     }
 }

@@ -161,6 +161,7 @@ impl SettingsStore {
             (SecretName::GithubToken, secrets.github_token),
             (SecretName::CloudflareApiToken, secrets.cloudflare_api_token),
             (SecretName::GithubClientSecret, secrets.github_client_secret),
+            (SecretName::GithubWebhookSecret, secrets.github_webhook_secret),
         ];
         for (name, change) in changes {
             match change {

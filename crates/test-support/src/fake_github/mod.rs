@@ -8,7 +8,7 @@
 //!   is signed in to GitHub in "the browser", slow GitHub down, read what it handed out.
 //! - `State`: everything the fake knows (one mutex; handlers lock briefly).
 //! - One handler per endpoint, grouped by GitHub area: [`oauth`] (the web flow), [`users`],
-//!   [`orgs`], [`repos`]:
+//!   [`orgs`], [`repos`], [`hooks`]:
 //!   - `GET /login/oauth/authorize` → 302 to `redirect_uri?code=…&state=…` (or
 //!     `?error=access_denied&…&state=…` when the user declines);
 //!   - `POST /login/oauth/access_token` → the token as JSON (`Accept: application/json`) or
@@ -36,12 +36,24 @@
 //!     ([`FakeGithub::set_rate_limit`]) they answer 403 `API rate limit exceeded …` with
 //!     `x-ratelimit-remaining: 0` and `x-ratelimit-reset`.
 //!
-//! Later areas (webhooks) add their own handlers and state the same way.
+//! - Webhooks ([`hooks`]):
+//!   - `GET`/`POST /repos/{owner}/{repo}/hooks`, `PATCH /repos/{owner}/{repo}/hooks/{hook_id}`
+//!     → the repository's webhooks as GitHub shows them (`config.secret` as `********`); only
+//!     for admins of the repository ([`FakeGithub::add_repo_admin`]): 403 `Must have admin
+//!     rights to Repository.` for readers, 404 for anyone else; 422 `Validation Failed` with
+//!     `Hook already exists on this repository` for a second hook with the same URL;
+//!   - [`PushDelivery`]: a signed `push` delivery (GitHub's headers and payload) sent to the
+//!     panel.
+//!
+//! Later areas add their own handlers and state the same way.
 
+mod hooks;
 mod oauth;
 mod orgs;
 mod repos;
 mod users;
+
+pub use hooks::{form_value, FakeHook, PushDelivery};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -50,7 +62,7 @@ use std::time::Duration;
 use axum::extract::State as AxumState;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -142,6 +154,8 @@ pub(crate) struct State {
     pub(crate) rate: Rate,
     /// Generate calls that created a repository: (template, new repo, private, include_all_branches).
     pub(crate) generated: Vec<(String, String, bool, bool)>,
+    /// Repository webhooks and who may manage them.
+    pub(crate) hooks: hooks::Hooks,
 }
 
 /// A running fake GitHub; it stops when the test's runtime ends.
@@ -166,6 +180,8 @@ impl FakeGithub {
             .route("/repos/{owner}/{repo}/generate", post(repos::generate))
             .route("/repos/{owner}/{repo}", get(repos::get_repo))
             .route("/user/repos", get(repos::user_repos))
+            .route("/repos/{owner}/{repo}/hooks", get(hooks::list).post(hooks::create))
+            .route("/repos/{owner}/{repo}/hooks/{hook_id}", patch(hooks::update))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake GitHub");
         let url = format!("http://{}", listener.local_addr().unwrap());

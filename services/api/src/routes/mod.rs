@@ -7,6 +7,7 @@ pub mod dead_letters;
 pub mod events;
 pub mod github;
 pub mod health;
+pub mod hooks;
 pub mod jobs;
 pub mod projects;
 pub mod settings;

@@ -31,3 +31,5 @@ mod streams;
 mod strictness;
 mod tunnel;
 mod tunnel_local;
+mod webhook_redeploys;
+mod webhooks;

@@ -4,6 +4,10 @@
 //!
 //! - [`repo_creation_requested`]: `RepoCreationRequested` → the `create_from_template` job it
 //!   names is queued (the API queues it too; whoever is first wins, the other finds it queued).
+//! - [`push_received`]: `GithubPushReceived` (a webhook delivery) → the redeploy of every live
+//!   project deployed from the pushed repository and ref.
+//! - [`deployment_configured`]: `DeploymentConfigured` with a GitHub source → an
+//!   `ensure_webhook` job (when `public_url` and `github_webhook_secret` are set).
 //!
 //! To react to another event: add its subject to the consumer's `filter_subjects`, a file
 //! here with a `handle` function, and its arm in [`GithubHandler::handle`].
@@ -11,6 +15,8 @@
 //! Follow-up commands carry `actor = system:<worker>`, `causation_id` = the event's message id
 //! and the event's correlation id ([`caused_by`]).
 
+pub mod deployment_configured;
+pub mod push_received;
 pub mod repo_creation_requested;
 
 use std::sync::Arc;
@@ -29,6 +35,8 @@ impl Handler for GithubHandler {
         let svc = &self.0;
         match (event.aggregate_type.as_str(), event.event_type.as_str()) {
             (warp_events::project::AGGREGATE_TYPE, "RepoCreationRequested") => repo_creation_requested::handle(svc, event).await,
+            (warp_events::project::AGGREGATE_TYPE, "DeploymentConfigured") => deployment_configured::handle(svc, event).await,
+            (warp_events::github_delivery::AGGREGATE_TYPE, "GithubPushReceived") => push_received::handle(svc, event).await,
             // The consumer's filter sends nothing else.
             _ => Ok(()),
         }

@@ -5,6 +5,7 @@
 //! report outcomes as follow-up commands on it ([`crate::Services::record`]).
 
 pub mod create_from_template;
+pub mod ensure_webhook;
 
 use std::sync::Arc;
 
@@ -14,5 +15,7 @@ use crate::Services;
 
 /// Registers every executor of this service with `runner`.
 pub fn register(svc: Arc<Services>, runner: Runner) -> Runner {
-    runner.register(create_from_template::CreateFromTemplateExecutor(svc))
+    runner
+        .register(create_from_template::CreateFromTemplateExecutor(svc.clone()))
+        .register(ensure_webhook::EnsureWebhookExecutor(svc))
 }

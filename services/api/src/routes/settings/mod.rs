@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::AppState;
 
 pub use checks::{CheckStatus, TokenCheck, TokenChecks};
-pub use put::UpdateSettings;
+pub use put::{store_error, UpdateSettings};
 pub use view::{SecretView, SettingsView};
 
 /// Routes of this area.

@@ -67,8 +67,15 @@ pub struct UpdateSettings {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Password)]
     pub github_client_secret: Option<Option<String>>,
+    /// Secret GitHub signs webhook deliveries with (20-255 visible ASCII characters, e.g.
+    /// `openssl rand -hex 32`); stored encrypted, shown only as a fingerprint. Until it is set,
+    /// `POST /hooks/github` refuses every delivery.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub github_webhook_secret: Option<Option<String>>,
     /// The panel's public URL as browsers reach it (`https://panel.example.com`, no path): the
-    /// OAuth callback is `<public_url>/auth/callback`; https makes cookies `Secure`.
+    /// OAuth callback is `<public_url>/auth/callback`, webhooks the panel creates deliver to
+    /// `<public_url>/hooks/github`; https makes cookies `Secure`.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = "uri")]
     pub public_url: Option<Option<String>>,
@@ -154,6 +161,7 @@ impl From<UpdateSettings> for RawSettingsPatch {
             admins: b.admins,
             github_client_id: b.github_client_id,
             github_client_secret: b.github_client_secret,
+            github_webhook_secret: b.github_webhook_secret,
             public_url: b.public_url,
             session_idle_seconds: b.session_idle_seconds,
             session_absolute_seconds: b.session_absolute_seconds,
@@ -250,7 +258,7 @@ pub async fn put_settings(
 }
 
 /// A settings store failure: 503 when Postgres is unreachable, else 500.
-pub(super) fn store_error(error: anyhow::Error) -> ApiError {
+pub fn store_error(error: anyhow::Error) -> ApiError {
     match error.downcast::<sqlx::Error>() {
         Ok(sql) => sql.into(),
         Err(other) => ApiError::Internal(other),

@@ -21,6 +21,13 @@ pub struct SecretView {
 }
 
 impl SecretView {
+    /// The view of a secret that shows not even its last characters (a shared secret the
+    /// admin chose, such as the webhook secret): only whether it is set, its fingerprint and
+    /// when it was stored.
+    fn fingerprint_only(secret: Option<&SecretValue>) -> Self {
+        Self { masked: secret.map(|_| "••••".to_owned()), ..Self::of(secret) }
+    }
+
     fn of(secret: Option<&SecretValue>) -> Self {
         match secret {
             None => Self { set: false, masked: None, fingerprint: None, updated_at: None },
@@ -63,6 +70,8 @@ pub struct SettingsView {
     pub admins: Vec<String>,
     pub github_client_id: Option<String>,
     pub github_client_secret: SecretView,
+    /// Masked as `••••` only (no characters of it are shown).
+    pub github_webhook_secret: SecretView,
     pub public_url: Option<String>,
     pub session_idle_seconds: u32,
     pub session_absolute_seconds: u32,
@@ -107,6 +116,7 @@ impl SettingsView {
             admins: v.admins,
             github_client_id: v.github_client_id,
             github_client_secret: SecretView::of(current.secrets.get(&SecretName::GithubClientSecret)),
+            github_webhook_secret: SecretView::fingerprint_only(current.secrets.get(&SecretName::GithubWebhookSecret)),
             public_url: v.public_url,
             session_idle_seconds: v.session_idle_seconds,
             session_absolute_seconds: v.session_absolute_seconds,
