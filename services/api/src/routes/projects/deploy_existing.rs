@@ -9,12 +9,10 @@ use uuid::Uuid;
 use warp_domain::validate::{ComposeProjectName, GitRef, GitUrl, ProjectName, RelativePath, RepoSlug, Subdomain};
 use warp_domain::{ProjectCommand, ValidationError};
 use warp_events::project::{DeployAction, ProjectSource};
-use warp_store::deploy_env::DeployEnvStore;
-use warp_store::project_names;
 
 use super::queue::{queue_action, ActionAccepted};
 use super::{env_input, parse_opt};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::routes::CommandContext;
 use crate::AppState;
@@ -107,24 +105,16 @@ pub async fn deploy_existing(
     let env = env_input::parse(body.env.unwrap_or_default())?;
     let id = Uuid::now_v7();
     let compose_project = ComposeProjectName::for_project(&name, id);
-    let label = subdomain.as_ref().map(|s| s.as_str().to_owned());
-    if let Some(which) = project_names::claim_new_project(&state.pool, name.as_str(), label.as_deref(), id).await? {
-        return Err(super::create::taken(which, name.as_str(), label.as_deref()));
-    }
-    let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
-    let compose_name = compose_project.as_str().to_owned();
-    let created = async {
-        let env = store.store(id, &env).await.map_err(ApiError::Internal)?;
-        let command = ProjectCommand::CreateDeployable { name: name.clone(), subdomain, source, compose_file, compose_project, env };
-        warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await.map_err(ApiError::from)
+    let command = |env| ProjectCommand::CreateDeployable {
+        name: name.clone(),
+        subdomain: subdomain.clone(),
+        source,
+        compose_file,
+        compose_project: compose_project.clone(),
+        env,
     };
-    if let Err(error) = created.await {
-        // Nothing refers to the values stored for this id: delete them with the name claim.
-        store.delete_all(id).await?;
-        project_names::release_new_project(&state.pool, name.as_str(), id).await?;
-        return Err(error);
-    }
-    env_input::register(state.settings.redactor(), id, &compose_name, &env);
+    let new = env_input::NewProject { id, name: &name, subdomain: subdomain.as_ref(), compose_project: &compose_project };
+    env_input::create_with_env(&state, &ctx, new, &env, command).await?;
     tracing::info!(project.id = %id, "compose project created");
     Ok(queue_action(&state, &ctx, id, DeployAction::Deploy).await?.response())
 }

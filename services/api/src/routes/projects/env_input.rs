@@ -60,3 +60,51 @@ pub fn parse(raw: BTreeMap<String, String>) -> Result<BTreeMap<EnvVarName, Secre
     }
     Ok(vars)
 }
+
+/// Who a new project is: its id, name, subdomain and compose project.
+pub(super) struct NewProject<'a> {
+    pub id: Uuid,
+    pub name: &'a warp_domain::validate::ProjectName,
+    pub subdomain: Option<&'a warp_domain::validate::Subdomain>,
+    pub compose_project: &'a warp_domain::validate::ComposeProjectName,
+}
+
+/// Creates project `new` whose deploy env is `env`, by `command` (given the values'
+/// fingerprints): the name and
+/// subdomain are claimed first (409 when taken), the values stored encrypted, then the command
+/// runs. When a step fails, the claims and the stored values go again and nothing is recorded.
+/// On success the values are registered with the redactor for the project's output.
+///
+/// # Errors
+/// 409 for a taken name or subdomain; what the command's aggregate refused; 500 for storage.
+pub(super) async fn create_with_env(
+    state: &crate::AppState,
+    ctx: &crate::routes::CommandContext,
+    new: NewProject<'_>,
+    env: &BTreeMap<EnvVarName, SecretString>,
+    command: impl FnOnce(BTreeMap<EnvVarName, String>) -> warp_domain::ProjectCommand,
+) -> crate::error::ApiResult<()> {
+    use crate::error::ApiError;
+    use warp_store::project_names;
+
+    let NewProject { id, name, subdomain, compose_project } = new;
+    let label = subdomain.map(|s| s.as_str());
+    if let Some(which) = project_names::claim_new_project(&state.pool, name.as_str(), label, id).await? {
+        return Err(super::create::taken(which, name.as_str(), label));
+    }
+    let store = warp_store::deploy_env::DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
+    let created = async {
+        let fingerprints = store.store(id, env).await.map_err(ApiError::Internal)?;
+        warp_store::event_store::execute_project(&state.projects, id, command(fingerprints), &ctx.metadata)
+            .await
+            .map_err(ApiError::from)
+    };
+    if let Err(error) = created.await {
+        // Nothing refers to the values stored for this id: delete them with the name claim.
+        store.delete_all(id).await?;
+        project_names::release_new_project(&state.pool, name.as_str(), id).await?;
+        return Err(error);
+    }
+    register(state.settings.redactor(), id, compose_project.as_str(), env);
+    Ok(())
+}

@@ -9,8 +9,6 @@ use uuid::Uuid;
 use warp_domain::validate::{ComposeProjectName, GithubLogin, ProjectName, RepoName, RepoSlug, Subdomain};
 use warp_domain::{ProjectCommand, ValidationError};
 use warp_events::job::CreateFromTemplateInput;
-use warp_store::deploy_env::DeployEnvStore;
-use warp_store::project_names;
 
 use super::queue::ActionAccepted;
 use super::{env_input, parse_opt};
@@ -81,34 +79,21 @@ pub async fn from_template(
     let id = Uuid::now_v7();
     let job_id = Uuid::now_v7();
     let compose_project = ComposeProjectName::for_project(&name, id);
-    let label = subdomain.as_ref().map(|s| s.as_str().to_owned());
-    if let Some(which) = project_names::claim_new_project(&state.pool, name.as_str(), label.as_deref(), id).await? {
-        return Err(super::create::taken(which, name.as_str(), label.as_deref()));
-    }
-    let store = DeployEnvStore::new(state.pool.clone(), state.settings.keyring().clone());
-    let compose_name = compose_project.as_str().to_owned();
-    let created = async {
-        let env = store.store(id, &env).await.map_err(ApiError::Internal)?;
-        let command = ProjectCommand::CreateFromTemplate {
-            name: name.clone(),
-            subdomain,
-            template,
-            owner,
-            repo_name,
-            private: body.private,
-            deploy: body.deploy.unwrap_or(false),
-            compose_project,
-            env,
-            job_id,
-        };
-        warp_store::event_store::execute_project(&state.projects, id, command, &ctx.metadata).await.map_err(ApiError::from)
+    let deploy = body.deploy.unwrap_or(false);
+    let command = |env| ProjectCommand::CreateFromTemplate {
+        name: name.clone(),
+        subdomain: subdomain.clone(),
+        template,
+        owner,
+        repo_name,
+        private: body.private,
+        deploy,
+        compose_project: compose_project.clone(),
+        env,
+        job_id,
     };
-    if let Err(error) = created.await {
-        store.delete_all(id).await?;
-        project_names::release_new_project(&state.pool, name.as_str(), id).await?;
-        return Err(error);
-    }
-    env_input::register(state.settings.redactor(), id, &compose_name, &env);
+    let new = env_input::NewProject { id, name: &name, subdomain: subdomain.as_ref(), compose_project: &compose_project };
+    env_input::create_with_env(&state, &ctx, new, &env, command).await?;
     // Queued right away, so the job runs with no relay or consumer involved; should this
     // process stop in between, the github service's handler queues the same job.
     warp_store::event_store::queue_job(&state.jobs, job_id, CreateFromTemplateInput { project_id: id }.into(), &ctx.metadata).await?;
