@@ -127,7 +127,11 @@ fn command_endpoints() -> Vec<(Method, String, Vec<Field>)> {
                 let property = resolve(&doc, property);
                 let list = has_type(property, "array") && has_type(resolve(&doc, &property["items"]), "string");
                 if has_type(property, "string") || list {
-                    fields.push(Field { name: name.clone(), list, free_text: property["format"] == "free-text", map_key: false });
+                    // A webhook secret is any string GitHub will sign with (the panel takes 20-255
+                    // visible ASCII characters): hostile-looking text is a valid secret. That it
+                    // is stored encrypted and never shown is checked in webhooks.rs.
+                    let free_text = property["format"] == "free-text" || name == "github_webhook_secret";
+                    fields.push(Field { name: name.clone(), list, free_text, map_key: false });
                 }
             }
             fields.extend(nested_fields(path));
