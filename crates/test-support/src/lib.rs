@@ -155,10 +155,22 @@ async fn ensure_template(admin_url: &str) -> String {
         let building = format!("{template}_building");
         sqlx::query(&format!("drop database if exists {building}")).execute(&mut admin).await.unwrap();
         sqlx::query(&format!("create database {building}")).execute(&mut admin).await.unwrap();
-        let pool = PgPoolOptions::new().max_connections(1).connect(&with_database(admin_url, &building)).await.unwrap();
-        warp_store::migrate::run(&pool).await.expect("migrate the template database");
-        pool.close().await;
-        sqlx::query(&format!("alter database {building} rename to {template}")).execute(&mut admin).await.unwrap();
+        // One plain connection, closed before the rename: a pool's connection can outlive
+        // `Pool::close` (it is returned by a spawned task), and Postgres refuses to rename a
+        // database somebody is connected to.
+        let mut conn = PgConnection::connect(&with_database(admin_url, &building)).await.unwrap();
+        warp_store::migrate::MIGRATOR.run(&mut conn).await.expect("migrate the template database");
+        conn.close().await.unwrap();
+        // The backend of the closed connection may still be exiting for a moment (55006
+        // "being accessed by other users"): wait for it rather than fail the first test.
+        let rename = format!("alter database {building} rename to {template}");
+        let mut attempt = 0;
+        while let Err(error) = sqlx::query(&rename).execute(&mut admin).await {
+            let busy = error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "55006");
+            attempt += 1;
+            assert!(busy && attempt < 100, "renaming the template database: {error}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
     sqlx::query("select pg_advisory_unlock(7261)").execute(&mut admin).await.unwrap();
     template
