@@ -91,15 +91,24 @@ pub async fn run(panel: &Panel, rate: u64, seconds: u64, report: &mut Report) ->
     Ok(())
 }
 
-/// Scenario 7's stuck clients: ten SSE streams on a chatty container whose bodies are never
+/// Scenario 7's stuck clients: ten SSE streams (ten logins) on a chatty container whose bodies are never
 /// read, for `seconds`; (RSS halfway, peak, at the end), MiB.
 pub async fn stuck_clients(panel: &Panel, rate: u64, seconds: u64) -> anyhow::Result<(f64, f64, f64)> {
     let (script, _) = script(rate, seconds);
     let container = TestContainer::run("warpbenchstuck", &[], &script);
     let sampler = panel.sample_rss();
     let mut held = Vec::new();
-    for _ in 0..10 {
-        let response = panel.call(reqwest::Method::GET, "/api/containers/logs").query(&[("filter", container.name.as_str()), ("tail", "0")]).send().await?;
+    // Ten viewers, each with a login of its own: one login may hold only 8 log streams
+    // (`StreamConfig::sessions_per_user`).
+    for viewer in 0..10 {
+        let (_, token) = warp_store::tokens::create(&panel.db.pool, &format!("bench-viewer-{viewer}"), "bench", warp_store::tokens::Role::Admin).await?;
+        let response = panel
+            .client
+            .get(panel.url("/api/containers/logs"))
+            .bearer_auth(token)
+            .query(&[("filter", container.name.as_str()), ("tail", "0")])
+            .send()
+            .await?;
         anyhow::ensure!(response.status().is_success(), "GET /api/containers/logs answered {}", response.status());
         held.push(response);
     }

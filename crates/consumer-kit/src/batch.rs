@@ -1,4 +1,4 @@
-//! Batches: the messages a pull already delivered, applied in one transaction.
+//! Batches: the messages a pull delivered (see `runner::fill_batch`), applied in one transaction.
 //!
 //! A batch runs every message's handler, in stream order, in one transaction that also claims
 //! all their inbox rows; after the commit every message is acked. The batch is only a faster

@@ -21,7 +21,8 @@
 //! - Poison, [`HandlerError::Permanent`] and unparseable messages: write a dead letter, `Term`
 //!   the message, go on with the next one.
 //!
-//! Batches ([`ConsumerOptions::batch_size`]): messages that are already delivered are applied
+//! Batches ([`ConsumerOptions::batch_size`]): messages that are already delivered (and, while
+//! the server reports more pending, those that follow within a few milliseconds) are applied
 //! together, in stream order, in one transaction that claims all their inbox rows; the acks
 //! follow the commit. If any message of a batch is not an envelope, any handler fails, or the
 //! commit fails, the batch is rolled back and its messages take the path above one at a time,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_nats::jetstream::{self, consumer::pull, AckKind};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use sqlx::PgPool;
 use tracing::Instrument;
 use warp_events::subjects::{CORRELATION_HEADER, MSG_ID_HEADER};
@@ -26,8 +26,8 @@ pub struct ConsumerOptions {
     pub reconnect_delay: Duration,
     /// Deliveries after which a message failing with [`HandlerError::Transient`] is poison.
     pub poison_after: i64,
-    /// Most messages applied in one transaction: those a pull already delivered (see
-    /// `batch.rs`); 1 processes every message on its own.
+    /// Most messages applied in one transaction (see `batch.rs` and [`fill_batch`]); 1
+    /// processes every message on its own. Each pull request asks for twice this many.
     pub batch_size: usize,
 }
 
@@ -38,7 +38,7 @@ impl Default for ConsumerOptions {
             max_backoff: Duration::from_secs(60),
             reconnect_delay: Duration::from_secs(1),
             poison_after: 5,
-            batch_size: 256,
+            batch_size: 1000,
         }
     }
 }
@@ -49,6 +49,42 @@ impl ConsumerOptions {
         let exponent = u32::try_from(delivered.saturating_sub(1)).unwrap_or(u32::MAX).min(16);
         self.base_backoff.saturating_mul(2u32.saturating_pow(exponent)).min(self.max_backoff)
     }
+}
+
+/// Longest wait for the rest of a batch the server says is there (see [`fill_batch`]).
+const FILL_WAIT: Duration = Duration::from_millis(20);
+
+/// The batch that starts with `first`: every message already delivered, and, while the server
+/// reports more pending for this consumer (`pending` of the last message's ack subject) and
+/// the batch is not full, the next ones as they arrive (each within [`FILL_WAIT`]). A live
+/// event with nothing behind it (`pending` 0) never waits; a backlog is applied in full
+/// batches. Returns the batch in stream order and the receive error that ended it, if any.
+async fn fill_batch<S>(messages: &mut S, first: jetstream::Message, size: usize) -> (Vec<jetstream::Message>, Option<pull::MessagesError>)
+where
+    S: futures::Stream<Item = Result<jetstream::Message, pull::MessagesError>> + Unpin,
+{
+    let pending = |message: &jetstream::Message| message.info().map_or(0, |info| info.pending);
+    let mut more = pending(&first);
+    let mut batch = vec![first];
+    while batch.len() < size {
+        let next = match messages.next().now_or_never() {
+            Some(next) => next,
+            None if more > 0 => match tokio::time::timeout(FILL_WAIT, messages.next()).await {
+                Ok(next) => next,
+                Err(_) => break,
+            },
+            None => break,
+        };
+        match next {
+            Some(Ok(message)) => {
+                more = pending(&message);
+                batch.push(message);
+            }
+            Some(Err(error)) => return (batch, Some(error)),
+            None => break,
+        }
+    }
+    (batch, None)
 }
 
 /// A durable pull consumer driving a [`Handler`].
@@ -113,29 +149,32 @@ impl<H: Handler> Consumer<H> {
     async fn session(&self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let stream = self.js.get_stream(&self.names.stream).await.context("looking up the event stream")?;
         let consumer = stream.create_consumer(self.config.clone()).await.context("creating the consumer")?;
-        let mut messages = consumer.messages().await.context("subscribing")?.ready_chunks(self.options.batch_size.max(1));
+        let batch_size = self.options.batch_size.max(1);
+        // Two batches per pull request, so the next one arrives while this one is applied;
+        // never more than the consumer may have unacknowledged.
+        let mut pull = batch_size.saturating_mul(2);
+        if let Ok(limit @ 1..) = usize::try_from(self.config.max_ack_pending) {
+            pull = pull.min(limit);
+        }
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(pull)
+            .heartbeat(Duration::from_secs(15))
+            .messages()
+            .await
+            .context("subscribing")?;
         tracing::info!(consumer = %self.durable, stream = %self.names.stream, "consumer subscribed");
         loop {
-            tokio::select! {
+            let first = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                next = messages.next() => {
-                    let Some(next) = next else { anyhow::bail!("message stream ended") };
-                    let mut batch = Vec::with_capacity(next.len());
-                    let mut failure = None;
-                    for item in next {
-                        match item {
-                            Ok(message) => batch.push(message),
-                            Err(error) => {
-                                failure = Some(error);
-                                break;
-                            }
-                        }
-                    }
-                    self.process_batch(batch).await;
-                    if let Some(error) = failure {
-                        return Err(error).context("receiving messages");
-                    }
-                }
+                next = messages.next() => next,
+            };
+            let Some(first) = first else { anyhow::bail!("message stream ended") };
+            let first = first.context("receiving messages")?;
+            let (batch, failure) = fill_batch(&mut messages, first, batch_size).await;
+            self.process_batch(batch).await;
+            if let Some(error) = failure {
+                return Err(error).context("receiving messages");
             }
         }
     }

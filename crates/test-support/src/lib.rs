@@ -226,6 +226,28 @@ impl TestNats {
     }
 }
 
+impl Drop for TestNats {
+    /// Deletes the test's stream (its messages and consumers), unless `WARP_TEST_KEEP_DB=1`:
+    /// the shared server would otherwise keep every test's stream on disk and in memory.
+    fn drop(&mut self) {
+        if std::env::var("WARP_TEST_KEEP_DB").is_ok_and(|v| v == "1") {
+            return;
+        }
+        // As for `TestDb`: a thread with a runtime of its own, since Drop may run inside one.
+        let (url, stream) = (self.url.clone(), self.names.stream.clone());
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let client = warp_platform::nats::connect(&url, &nats_login(NatsUser::Test)).await.ok()?;
+                let deleted = async_nats::jetstream::new(client.clone()).delete_stream(&stream).await.ok();
+                let _ = client.drain().await;
+                deleted
+            })
+        })
+        .join();
+    }
+}
+
 /// Returns once the server has processed everything `client` (a `test` user connection) sent
 /// before, e.g. a probe's subscription: a message to a fresh subject of its own comes back.
 /// (`flush` only writes the socket; NATS orders the messages of one connection only.)
