@@ -68,6 +68,8 @@ pub struct TestApp {
     /// The API's settings store (same database and key).
     pub settings: SettingsStore,
     shutdown: Shutdown,
+    /// Owns this test's stream: it is deleted when the app is dropped.
+    _stream: TestNats,
 }
 
 impl Drop for TestApp {
@@ -291,6 +293,7 @@ impl TestApp {
             docker_host,
             settings,
             shutdown,
+            _stream: nats,
         }
     }
 
