@@ -42,6 +42,11 @@ impl Harness {
     /// Runs `handler` as durable consumer `durable`; a message failing `poison_after` times is
     /// dead-lettered.
     pub fn spawn_consumer<H: Handler>(&self, durable: &str, poison_after: i64, handler: H) {
+        self.spawn_consumer_with(durable, ConsumerOptions { poison_after, ..fast_options() }, handler);
+    }
+
+    /// Runs `handler` as durable consumer `durable` with `options`.
+    pub fn spawn_consumer_with<H: Handler>(&self, durable: &str, options: ConsumerOptions, handler: H) {
         let mut config = warp_platform::nats::consumer_config("audit", &self.nats.names).unwrap();
         config.durable_name = Some(durable.to_owned());
         let consumer = Consumer::new(
@@ -50,7 +55,7 @@ impl Harness {
             self.nats.names.clone(),
             config,
             handler,
-            ConsumerOptions { poison_after, ..fast_options() },
+            options,
         )
         .unwrap();
         tokio::spawn(consumer.run(self.shutdown.clone()));

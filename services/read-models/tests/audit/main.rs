@@ -233,6 +233,28 @@ async fn messages_waiting_in_the_stream_are_applied_in_order_and_together() {
 }
 
 #[tokio::test]
+async fn a_backlog_is_applied_in_batches_filled_up_to_the_batch_size() {
+    let h = Harness::new().await;
+    sqlx::query("create table applied_in (n bigserial primary key, message_id text not null, tx bigint not null)")
+        .execute(&h.db.pool)
+        .await
+        .unwrap();
+    for n in 1..=35 {
+        h.publish(&project_event(&format!("q{n:02}"), 1, n, created("backlog")), true).await;
+    }
+    let options = warp_consumer_kit::ConsumerOptions { batch_size: 10, ..helpers::fast_options() };
+    h.spawn_consumer_with("batch-fill-test", options, RecordingTransactions);
+    h.wait_count("select count(*) from applied_in", 35).await;
+    let sizes: Vec<i64> = sqlx::query_scalar("select count(*) from applied_in group by tx order by min(n)")
+        .fetch_all(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sizes.iter().max(), Some(&10), "a batch fills up to the batch size and no further: {sizes:?}");
+    // 10 + 10 + 10 + 5; one batch cut short by a slow delivery is tolerated.
+    assert!(sizes.len() <= 5, "the backlog is applied in full batches, not as it trickles in: {sizes:?}");
+}
+
+#[tokio::test]
 async fn a_poison_message_inside_a_batch_is_dead_lettered_alone_and_the_rest_of_the_batch_is_applied() {
     let h = Harness::new().await;
     for n in 1..=9 {
