@@ -212,13 +212,18 @@ impl Handler for RecordingTransactions {
     }
 }
 
-#[tokio::test]
-async fn messages_waiting_in_the_stream_are_applied_in_order_and_together() {
-    let h = Harness::new().await;
+/// The table [`RecordingTransactions`] writes to.
+async fn create_applied_in(h: &Harness) {
     sqlx::query("create table applied_in (n bigserial primary key, message_id text not null, tx bigint not null)")
         .execute(&h.db.pool)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn messages_waiting_in_the_stream_are_applied_in_order_and_together() {
+    let h = Harness::new().await;
+    create_applied_in(&h).await;
     for n in 1..=40 {
         h.publish(&project_event(&format!("p{n:02}"), 1, n, created("waiting")), true).await;
     }
@@ -235,10 +240,7 @@ async fn messages_waiting_in_the_stream_are_applied_in_order_and_together() {
 #[tokio::test]
 async fn a_backlog_is_applied_in_batches_filled_up_to_the_batch_size() {
     let h = Harness::new().await;
-    sqlx::query("create table applied_in (n bigserial primary key, message_id text not null, tx bigint not null)")
-        .execute(&h.db.pool)
-        .await
-        .unwrap();
+    create_applied_in(&h).await;
     for n in 1..=35 {
         h.publish(&project_event(&format!("q{n:02}"), 1, n, created("backlog")), true).await;
     }
