@@ -1,4 +1,6 @@
-//! The event store: `cqrs-es` frameworks persisting to the `events` table via `postgres-es`.
+//! The event store: `cqrs-es` frameworks persisting to the `events` table through
+//! [`EventRepository`] (reads by `postgres-es`, each command's events appended in one
+//! statement).
 //!
 //! Appends conflict through the `events` primary key; `cqrs-es` reports that as
 //! [`cqrs_es::AggregateError::AggregateConflict`]. A conflict only means another command on the
@@ -13,8 +15,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cqrs_es::AggregateError;
-use postgres_es::PostgresCqrs;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework};
 use sqlx::PgPool;
 use warp_domain::{
     DeliveryCommand, DeliveryError, GithubDelivery, Job, JobCommand, JobError, Project, ProjectCommand, ProjectError, Session,
@@ -22,13 +24,25 @@ use warp_domain::{
 };
 use warp_events::EventMetadata;
 
+pub use crate::event_repository::EventRepository;
+
+/// A `cqrs-es` command bus of aggregate `A` on the `events` table.
+pub type Cqrs<A> = CqrsFramework<A, PersistedEventStore<EventRepository, A>>;
+
+/// The command bus of aggregate `A` on `pool`, with no `cqrs-es` queries attached: read
+/// models are updated by the projection consumers from the event stream (or, for jobs, by the
+/// database in the appending statement).
+pub fn framework<A: Aggregate<Services = ()>>(pool: PgPool) -> Arc<Cqrs<A>> {
+    Arc::new(CqrsFramework::new(PersistedEventStore::new_event_store(EventRepository::new(pool)), Vec::new(), ()))
+}
+
 /// Command bus of the `Project` aggregate.
-pub type ProjectCqrs = Arc<PostgresCqrs<Project>>;
+pub type ProjectCqrs = Arc<Cqrs<Project>>;
 
 /// A `Project` command bus on `pool`. No `cqrs-es` queries are attached: read models are
 /// updated by the projection consumers from the event stream.
 pub fn project_cqrs(pool: PgPool) -> ProjectCqrs {
-    Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
+    framework(pool)
 }
 
 /// Executes `command` on project `id` with `metadata` stored beside each resulting event.
@@ -47,19 +61,17 @@ pub async fn execute_project(
 /// which may lag behind the job that names the project.
 pub async fn load_project(pool: &PgPool, id: uuid::Uuid) -> Result<Project, AggregateError<ProjectError>> {
     use cqrs_es::{AggregateContext as _, EventStore as _};
-    let store = cqrs_es::persist::PersistedEventStore::<postgres_es::PostgresEventRepository, Project>::new_event_store(
-        postgres_es::PostgresEventRepository::new(pool.clone()),
-    );
+    let store = PersistedEventStore::<EventRepository, Project>::new_event_store(EventRepository::new(pool.clone()));
     let mut context = store.load_aggregate(&id.to_string()).await?;
     Ok(context.aggregate().clone())
 }
 
 /// Command bus of the `Job` aggregate.
-pub type JobCqrs = Arc<PostgresCqrs<Job>>;
+pub type JobCqrs = Arc<Cqrs<Job>>;
 
 /// A `Job` command bus on `pool`.
 pub fn job_cqrs(pool: PgPool) -> JobCqrs {
-    Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
+    framework(pool)
 }
 
 /// Executes `command` on job `id` with `metadata` stored beside each resulting event.
@@ -129,11 +141,11 @@ where
 }
 
 /// Command bus of the `Session` aggregate (GitHub logins).
-pub type SessionCqrs = Arc<PostgresCqrs<Session>>;
+pub type SessionCqrs = Arc<Cqrs<Session>>;
 
 /// A `Session` command bus on `pool`.
 pub fn session_cqrs(pool: PgPool) -> SessionCqrs {
-    Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
+    framework(pool)
 }
 
 /// Executes `command` on login attempt `id` with `metadata` stored beside each event
@@ -149,11 +161,11 @@ pub async fn execute_session(
 }
 
 /// Command bus of the `GithubDelivery` aggregate (webhook deliveries).
-pub type DeliveryCqrs = Arc<PostgresCqrs<GithubDelivery>>;
+pub type DeliveryCqrs = Arc<Cqrs<GithubDelivery>>;
 
 /// A `GithubDelivery` command bus on `pool`.
 pub fn delivery_cqrs(pool: PgPool) -> DeliveryCqrs {
-    Arc::new(postgres_es::postgres_cqrs(pool, Vec::new(), ()))
+    framework(pool)
 }
 
 /// Executes `command` on the delivery aggregate `id` (see

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`migrate`]: the sqlx migrations under `migrations/`, applied at start-up.
-//! - [`event_store`]: `cqrs-es` frameworks over the `postgres-es` event repository.
+//! - [`event_store`]: `cqrs-es` frameworks over [`event_repository`] (reads by `postgres-es`,
+//!   one statement per append).
 //! - [`deploy_env`]: deploy env values, encrypted like settings secrets.
 //! - [`events`]: reading stored events back as [`warp_events::EventEnvelope`]s.
 //! - [`job_logs`]: stored job log lines.
@@ -19,6 +20,7 @@
 //! - [`page`]: cursor pagination shared by list queries.
 
 pub mod deploy_env;
+pub mod event_repository;
 pub mod event_store;
 pub mod events;
 pub mod job_logs;

@@ -38,32 +38,32 @@ impl Claims {
     /// Subdomains (`subdomain_claims`).
     pub const SUBDOMAINS: Claims = Claims { table: "subdomain_claims" };
 
-    /// Claims `key` (case-insensitively) for `project_id`.
+    /// Claims `key` (case-insensitively) for `project_id`, in one statement: the key is free,
+    /// already this project's, or held by a project that never got an event for
+    /// [`STALE_AFTER_SECONDS`] (taken over).
     pub async fn claim(self, pool: &PgPool, key: &str, project_id: Uuid) -> sqlx::Result<Claim> {
-        let holder: Option<Uuid> =
-            sqlx::query_scalar(&format!("select project_id from {} where name_key = lower($1)", self.table))
-                .bind(key)
-                .fetch_optional(pool)
-                .await?;
-        if holder == Some(project_id) {
-            return Ok(Claim::AlreadyHeld);
-        }
-        let claimed: Option<Uuid> = sqlx::query_scalar(&format!(
-            "insert into {} as c (name_key, project_id) values (lower($1), $2)
+        // `prior` reads the table as it was before this statement's insert.
+        let claimed: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(&format!(
+            "with prior as (select project_id from {table} where name_key = lower($1))
+             insert into {table} as c (name_key, project_id) values (lower($1), $2)
              on conflict (name_key) do update set project_id = excluded.project_id, claimed_at = now()
               where c.project_id = excluded.project_id
                  or (c.claimed_at < now() - make_interval(secs => $3)
                      and not exists (select 1 from events e
                                       where e.aggregate_type = 'project' and e.aggregate_id = c.project_id::text))
-             returning project_id",
-            self.table
+             returning project_id, (select project_id from prior)",
+            table = self.table
         ))
         .bind(key)
         .bind(project_id)
         .bind(STALE_AFTER_SECONDS as f64)
         .fetch_optional(pool)
         .await?;
-        Ok(if claimed == Some(project_id) { Claim::New } else { Claim::Taken })
+        Ok(match claimed {
+            Some((holder, prior)) if holder == project_id && prior == Some(project_id) => Claim::AlreadyHeld,
+            Some((holder, _)) if holder == project_id => Claim::New,
+            _ => Claim::Taken,
+        })
     }
 
     /// Releases every key `project_id` holds except `keep` (all of them when `keep` is `None`).

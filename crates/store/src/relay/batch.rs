@@ -1,6 +1,7 @@
 //! One relay batch: take pending rows, publish them in order per aggregate, mark them.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_nats::jetstream::context::PublishErrorKind;
@@ -15,6 +16,12 @@ use crate::events::{EventRow, EVENT_COLUMNS};
 /// After this many failed publishes in a row (and none succeeding between them) the batch
 /// ends: NATS is probably unreachable, and every further row would wait for its ack timeout.
 const FAILURES_IN_A_ROW: usize = 3;
+
+/// Longest run of publishes between two leadership checks within a batch. A relay that lost
+/// its lock publishes for at most this long before it notices and rolls back; what it
+/// published meanwhile is a duplicate JetStream drops by `Nats-Msg-Id` (the outbox rows stay
+/// locked by its transaction until then, so the new leader cannot publish ahead of it).
+pub const LEADER_CHECK_INTERVAL: Duration = Duration::from_millis(50);
 
 #[derive(sqlx::FromRow)]
 struct PendingRow {
@@ -35,7 +42,8 @@ impl Relay {
     /// Publishes one batch of pending outbox rows in one transaction. Rows of an aggregate
     /// with a stuck row are not taken; a row that fails skips only its own aggregate's later
     /// rows in the batch. With `lock` (the leadership connection), leadership is checked before
-    /// each publish and before the commit.
+    /// the first publish, again before a publish once [`LEADER_CHECK_INTERVAL`] has passed since
+    /// the last check, and before the commit.
     ///
     /// # Errors
     /// Postgres errors; [`LostLeadership`] (the batch is rolled back); the first publish error
@@ -66,6 +74,7 @@ impl Relay {
         let mut blocked: HashSet<(String, String)> = HashSet::new();
         let (mut failed, mut stuck, mut in_a_row) = (0usize, 0usize, 0usize);
         let mut first_error = None;
+        let mut last_check: Option<Instant> = None;
         for row in rows {
             let outbox_id = row.outbox_id;
             let envelope: EventEnvelope = row.event.into();
@@ -74,7 +83,10 @@ impl Relay {
                 continue;
             }
             if let Some(lock) = lock.as_deref_mut() {
-                ensure_leader(lock).await?;
+                if last_check.is_none_or(|at| at.elapsed() >= LEADER_CHECK_INTERVAL) {
+                    ensure_leader(lock).await?;
+                    last_check = Some(Instant::now());
+                }
             }
             match self.publish(&envelope, max_payload).await {
                 Ok(stream_sequence) => {

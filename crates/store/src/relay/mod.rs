@@ -203,14 +203,15 @@ impl Relay {
                     failures = failures.saturating_add(1);
                     let backoff = Duration::from_millis(200 * 2u64.pow(failures.min(5)));
                     tracing::warn!(error = %format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "relay batch failed");
+                    // Leadership check (a batch that ended well checked before its commit):
+                    // if our lock connection is gone, so is the lock.
+                    if sqlx::query("select 1").execute(&mut *lock).await.is_err() {
+                        tracing::warn!("relay lost its lock connection; standing down");
+                        return Ok(());
+                    }
                     backoff
                 }
             };
-            // Leadership check: if our lock connection is gone, so is the lock.
-            if sqlx::query("select 1").execute(&mut *lock).await.is_err() {
-                tracing::warn!("relay lost its lock connection; standing down");
-                return Ok(());
-            }
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 _ = sleep(wait) => {}

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use cqrs_es::AggregateError;
-use postgres_es::PostgresCqrs;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use warp_domain::settings::{SecretChanges, SecretUpdate, ValidValues};
@@ -31,7 +30,7 @@ pub use crypto::{Cipher, OpenError, Sealed};
 pub use keyring::{rotate, Keyring, KeyringError};
 
 /// Command bus of the `Settings` aggregate.
-pub type SettingsCqrs = Arc<PostgresCqrs<Settings>>;
+pub type SettingsCqrs = Arc<crate::event_store::Cqrs<Settings>>;
 
 /// A secret setting's current value (decrypted) and what is known about it.
 #[derive(Clone)]
@@ -93,7 +92,7 @@ impl SettingsStore {
     /// secrets were encrypted with; nothing is changed then.
     pub async fn open(pool: PgPool, key: &SecretKey, redactor: Redactor) -> anyhow::Result<Self> {
         let keyring = Keyring::open(&pool, key).await?;
-        let cqrs = Arc::new(postgres_es::postgres_cqrs(pool.clone(), Vec::new(), ()));
+        let cqrs = crate::event_store::framework(pool.clone());
         let store = Self { pool, keyring, cqrs, redactor };
         store.load().await.context("loading the settings")?;
         Ok(store)

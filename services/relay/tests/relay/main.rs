@@ -1,5 +1,6 @@
 //! The outbox relay against real Postgres and NATS JetStream.
 
+mod appends;
 mod helpers;
 mod recovery;
 mod stalls;
