@@ -42,18 +42,27 @@ impl Seen {
     }
 }
 
-/// The container's script: `rate` lines/s as 100 bursts a second, `seconds` long.
-fn script(rate: u64, seconds: u64) -> (String, u64) {
+/// Padding of each line of the stuck clients' container (scenario 7): about 1 KiB per line,
+/// so the sockets of clients that never read fill within a few seconds and the panel's own
+/// per-stream budget is what holds the rest (with `line <n>` alone, the kernel's socket
+/// buffers absorbed the first 20 s and the stuck phase ended while memory was still rising
+/// to its bound).
+const STUCK_PADDING: usize = 1000;
+
+/// The container's script: `rate` lines/s as 100 bursts a second, `seconds` long; each line
+/// is `line <n>`, followed by ` ` and `padding` `x`s when `padding` > 0.
+fn script(rate: u64, seconds: u64, padding: usize) -> (String, u64) {
     let burst = (rate / 100).max(1);
     let bursts = seconds * 100;
+    let pad = if padding == 0 { String::new() } else { format!(" {}", "x".repeat(padding)) };
     let script = format!(
-        "sleep {HEAD_START}; i=0; b=0; while [ $b -lt {bursts} ]; do j=0; while [ $j -lt {burst} ]; do i=$((i+1)); echo \"line $i\"; j=$((j+1)); done; b=$((b+1)); usleep 10000; done; echo done; exec sleep 3600"
+        "sleep {HEAD_START}; i=0; b=0; while [ $b -lt {bursts} ]; do j=0; while [ $j -lt {burst} ]; do i=$((i+1)); echo \"line $i{pad}\"; j=$((j+1)); done; b=$((b+1)); usleep 10000; done; echo done; exec sleep 3600"
     );
     (script, burst * bursts)
 }
 
 pub async fn run(panel: &Panel, rate: u64, seconds: u64, report: &mut Report) -> anyhow::Result<()> {
-    let (script, written) = script(rate, seconds);
+    let (script, written) = script(rate, seconds, 0);
     let container = TestContainer::run("warpbenchlogs", &[], &script);
     let patience = Duration::from_secs(seconds * 3 + 30);
     let started = Instant::now();
@@ -91,10 +100,11 @@ pub async fn run(panel: &Panel, rate: u64, seconds: u64, report: &mut Report) ->
     Ok(())
 }
 
-/// Scenario 7's stuck clients: ten SSE streams (ten logins) on a chatty container whose bodies are never
-/// read, for `seconds`; (RSS halfway, peak, at the end), MiB.
+/// Scenario 7's stuck clients: ten SSE streams (ten logins) on a chatty container (lines of
+/// about 1 KiB, [`STUCK_PADDING`]) whose bodies are never read, for `seconds`; (RSS halfway,
+/// peak, at the end), MiB.
 pub async fn stuck_clients(panel: &Panel, rate: u64, seconds: u64) -> anyhow::Result<(f64, f64, f64)> {
-    let (script, _) = script(rate, seconds);
+    let (script, _) = script(rate, seconds, STUCK_PADDING);
     let container = TestContainer::run("warpbenchstuck", &[], &script);
     let sampler = panel.sample_rss();
     let mut held = Vec::new();
